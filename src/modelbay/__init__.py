@@ -1,0 +1,27 @@
+"""modelbay: pretrained AI capabilities for product teams, offline first.
+
+>>> import modelbay
+>>> clf = modelbay.pipeline("sentiment")     # doctest: +SKIP
+>>> clf(["great!", "太差了"])                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "pipeline", "list_tasks", "Pipeline"]
+
+
+def __getattr__(name: str):
+    # Keep `import modelbay` instant: load the pipeline machinery on first use.
+    if name in ("pipeline", "Pipeline"):
+        from . import api as _p
+
+        return getattr(_p, name)
+    raise AttributeError(f"module 'modelbay' has no attribute {name!r}")
+
+
+def list_tasks() -> list[str]:
+    """Names of every registered task."""
+    from .core.registry import task_names
+
+    return task_names()

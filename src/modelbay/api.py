@@ -1,0 +1,62 @@
+"""``modelbay.pipeline(task)``: the Python entry point, shaped like Hugging Face pipelines."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from .core.loading import load_task
+from .core.registry import get_task
+from .core.task import Task
+
+
+class Pipeline:
+    """A task with its model, loaded lazily on the first call.
+
+    >>> clf = pipeline("sentiment")                      # doctest: +SKIP
+    >>> [r.label for r in clf(["great!", "太差了"])]      # doctest: +SKIP
+    ['positive', 'negative']
+    """
+
+    def __init__(self, task: str, model: str | None = None, device: str | None = None) -> None:
+        self.task_cls = get_task(task)  # fails fast on an unknown name
+        self.model_name = model or self.task_cls.default_model
+        self.device = device
+        self._task: Task | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def task(self) -> Task:
+        if self._task is None:
+            with self._lock:
+                if self._task is None:
+                    self._task = load_task(self.task_cls.name, self.model_name, self.device)
+        return self._task
+
+    def load(self) -> Pipeline:
+        """Load the model now rather than on the first call."""
+        _ = self.task
+        return self
+
+    def __call__(self, inputs: Any, batch_size: int = 32) -> Any:
+        """List in, list out; a single item in, a single result out. Paths are read for media."""
+        single = not isinstance(inputs, (list, tuple))
+        values = [inputs] if single else list(inputs)
+        items = [self.task_cls.coerce(v, allow_paths=True, field=f"inputs[{i}]") for i, v in enumerate(values)]
+        outputs = []
+        for start in range(0, len(items), batch_size):
+            outputs.extend(self.task(items[start : start + batch_size]))
+        return outputs[0] if single else outputs
+
+    def stream(self, item: Any) -> Iterator[str]:
+        """Yield pieces of the output as they are produced (e.g. chat tokens)."""
+        return self.task.stream(self.task_cls.coerce(item, allow_paths=True))
+
+    def __repr__(self) -> str:
+        return f"Pipeline(task={self.task_cls.name!r}, model={self.model_name!r}, loaded={self._task is not None})"
+
+
+def pipeline(task: str, model: str | None = None, device: str | None = None) -> Pipeline:
+    """Create a pipeline for ``task`` (a name or alias), with its default model unless ``model`` is given."""
+    return Pipeline(task, model=model, device=device)

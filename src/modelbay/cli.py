@@ -1,0 +1,222 @@
+"""The `modelbay` command. Thin: every command calls library functions tests call too."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="modelbay: pretrained AI capabilities, offline first.", no_args_is_help=True, add_completion=False)
+models_app = typer.Typer(help="The model catalog.", invoke_without_command=True)
+app.add_typer(models_app, name="models")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> None:
+    err_console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(2)
+
+
+def _print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command()
+def tasks(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """List every task, its aliases, default model and what it supports."""
+    from .core.inventory import tasks_table
+
+    rows = tasks_table()
+    if as_json:
+        return _print_json(rows)
+    table = Table("task", "aliases", "default model", "supports", "description")
+    for r in rows:
+        table.add_row(r["name"], ", ".join(r["aliases"]), r["default_model"], ", ".join(r["capabilities"]), r["description"])
+    console.print(table)
+
+
+def _models_table(check: bool, as_json: bool) -> list[dict]:
+    from .core.inventory import models_table
+
+    rows = models_table(check=check)
+    if as_json:
+        _print_json(rows)
+        return rows
+    table = Table("model", "task", "languages", "source", "MB", "licence", "installed", "verified")
+    mark = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}
+    for r in rows:
+        table.add_row(
+            r["name"], r["task"], ",".join(r["languages"]), r["source"], f"{r['size_mb']:.0f}", r["license"],
+            mark[r["installed"]], mark[r["verified"]],
+        )
+    console.print(table)
+    return rows
+
+
+@models_app.callback()
+def models(
+    ctx: typer.Context,
+    check: Annotated[bool, typer.Option("--verify", help="also check sha256 of installed files")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List the catalog: name, task, languages, source, size, licence, installed?, verified?"""
+    if ctx.invoked_subcommand is None:
+        _models_table(check, as_json)
+
+
+@models_app.command("verify")
+def models_verify(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Check the sha256 of every installed model's files; exit 1 on any mismatch."""
+    with console.status("hashing model files…"):
+        from .core.inventory import models_table
+
+        rows = models_table(check=True)
+    if as_json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            if not r["installed"]:
+                console.print(f"[yellow]-[/] {r['name']}: not installed ({r['install']})")
+                continue
+            bad = {f: s for f, s in r.get("files", {}).items() if s != "ok"}
+            status = "[green]ok[/]" if r["verified"] else f"[red]FAILED[/] {bad}"
+            console.print(f"{status} {r['name']} ({len(r.get('files', {}))} files)")
+    if any(r["installed"] and r["verified"] is False for r in rows):
+        raise typer.Exit(1)
+
+
+def _read_inputs(values: list[str], file: Path | None) -> list:
+    items: list = list(values)
+    if file is not None:
+        if not file.is_file():
+            raise typer.BadParameter(f"no such file: {file}", param_hint="--file")
+        for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise typer.BadParameter(f"{file}:{n}: not valid JSON ({exc.msg})", param_hint="--file") from None
+    if not items:
+        raise typer.BadParameter("give at least one input, or --file inputs.jsonl", param_hint="INPUTS")
+    return items
+
+
+def _parse_params(params: list[str]) -> dict:
+    out = {}
+    for p in params:
+        key, sep, value = p.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"expected key=value, got {p!r}", param_hint="--param")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+@app.command()
+def run(
+    task: Annotated[str, typer.Argument(help="task name or alias, e.g. sentiment")],
+    inputs: Annotated[Optional[list[str]], typer.Argument(help="texts, or paths of images/audio")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="JSONL file, one input per line")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="catalog model name")] = None,
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="input option key=value, e.g. top_k=3")] = None,
+    batch_size: Annotated[int, typer.Option(help="items per forward pass")] = 32,
+    similarity: Annotated[bool, typer.Option("--similarity", help="print the pairwise similarity matrix (tasks that support it)")] = False,
+    stream: Annotated[bool, typer.Option("--stream/--no-stream", help="print output as it is produced")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Run a task on inputs given inline or in a JSONL file."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .api import Pipeline
+    from .core.errors import ModelbayError
+
+    try:
+        pipe = Pipeline(task, model=model)
+        extra = _parse_params(param or [])
+        raw = _read_inputs(inputs or [], file)
+        items = [{pipe.task_cls.primary_field: v, **extra} if not isinstance(v, dict) else {**v, **extra} for v in raw]
+        items = [pipe.task_cls.coerce(v, allow_paths=True, field=f"inputs[{i}]") for i, v in enumerate(items)]
+        with console.status(f"loading {pipe.model_name}…") if sys.stderr.isatty() else _nullcontext():
+            pipe.load()
+        if stream and not as_json and "stream" in pipe.task_cls.capabilities and len(items) == 1:
+            for piece in pipe.task.stream(items[0]):
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+            sys.stdout.write("\n")
+            return
+        outputs = []
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeRemainingColumn(), console=err_console, transient=True, disable=len(items) <= batch_size) as bar:
+            job = bar.add_task(pipe.task_cls.name, total=len(items))
+            for start in range(0, len(items), batch_size):
+                chunk = items[start : start + batch_size]
+                outputs.extend(pipe.task(chunk))
+                bar.advance(job, len(chunk))
+    except ModelbayError as exc:
+        _fail(exc)
+    if similarity:
+        if "similarity" not in pipe.task_cls.capabilities:
+            _fail(ValueError(f"task {pipe.task_cls.name!r} has no similarity"))
+        matrix = pipe.task_cls.similarity(outputs)
+        return _print_json({"similarity": matrix}) if as_json else _print_matrix(raw, matrix)
+    if as_json:
+        return _print_json([o.model_dump(mode="json") for o in outputs])
+    for value, out in zip(raw, outputs):
+        label = value if isinstance(value, str) and len(value) < 80 else ""
+        console.print(f"[bold]{label}[/]\n  {out.summary()}" if label else out.summary(), highlight=False)
+
+
+def _print_matrix(labels: list, matrix: list[list[float]]) -> None:
+    table = Table("", *[str(i) for i in range(len(matrix))])
+    for i, row in enumerate(matrix):
+        table.add_row(f"{i}: {str(labels[i])[:40]}", *[f"{v:.3f}" for v in row])
+    console.print(table)
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    preload: Annotated[Optional[list[str]], typer.Option(help="task[=model] to load at start-up")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Start the HTTP server (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from .serve.app import ServerConfig, create_app
+
+    config = ServerConfig(preload=preload or [])
+    uvicorn.run(create_app(config), host=host, port=port, log_level=log_level)
+
+
+@app.command()
+def version() -> None:
+    """Print the modelbay version."""
+    from . import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

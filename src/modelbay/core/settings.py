@@ -1,0 +1,55 @@
+"""Typed settings, read from ``MODELBAY_*`` environment variables.
+
+Nothing here is mutated at import; call :func:`get_settings` to read the
+current environment (cached; ``get_settings.cache_clear()`` in tests).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "modelbay"
+
+
+class Limits(BaseSettings):
+    """Limits on what one request may carry; exceeding one is a 4xx, never a crash."""
+
+    model_config = SettingsConfigDict(env_prefix="MODELBAY_LIMIT_", extra="ignore")
+
+    max_body_bytes: int = Field(32 * 1024 * 1024, description="HTTP request body size limit")
+    max_items: int = Field(256, description="items per request")
+    max_text_chars: int = Field(100_000, description="characters per text item")
+    max_media_bytes: int = Field(25 * 1024 * 1024, description="encoded bytes per image/audio item")
+    max_image_pixels: int = Field(40_000_000, description="decoded pixels per image (decompression bombs)")
+    max_audio_s: float = Field(3600.0, description="seconds of audio per item")
+
+
+class Settings(BaseSettings):
+    """Global settings. ``offline`` is True unless the user opts in to hub downloads."""
+
+    model_config = SettingsConfigDict(env_prefix="MODELBAY_", extra="ignore")
+
+    offline: bool = Field(True, description="never touch the network; MODELBAY_OFFLINE=0 allows hub downloads")
+    home: Path = Field(default_factory=_default_home, description="cache for converted/joined model files")
+    models_dir: Path | None = Field(None, description="extra directory of local models (<dir>/<name>/)")
+    device: str = Field("cpu", description="torch device for tasks that use torch")
+    num_threads: int | None = Field(None, description="intra-op threads for torch/onnx (default: all cores)")
+    limits: Limits = Field(default_factory=Limits)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,140 @@
+"""The task contract: every capability is one small ``Task`` subclass.
+
+A task declares typed ``Input``/``Output`` models and implements
+``setup`` / ``preprocess`` / ``_forward`` / ``postprocess``. Everything else —
+pipeline(), the CLI, the HTTP server, batching — works on this contract and
+never special-cases a task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import BadInput
+
+if TYPE_CHECKING:
+    from .catalog import ResolvedModel
+
+In = TypeVar("In", bound=BaseModel)
+Out = TypeVar("Out", bound=BaseModel)
+
+
+class TaskInput(BaseModel):
+    """Base for request items: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskOutput(BaseModel):
+    def summary(self) -> str:
+        """One human-readable line for the CLI; tasks override it."""
+        return self.model_dump_json()
+
+
+class Task(Generic[In, Out]):
+    """Base class of every task.
+
+    Subclasses set the class attributes and implement ``setup`` and ``_forward``
+    (and usually ``preprocess``/``postprocess``). Constructors only store
+    configuration; ``setup`` loads the model.
+    """
+
+    name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    description: ClassVar[str] = ""
+    Input: ClassVar[type[TaskInput]]
+    Output: ClassVar[type[TaskOutput]]
+    default_model: ClassVar[str]
+    #: field a bare value (a plain string or bytes) fills, e.g. ``"text"``
+    primary_field: ClassVar[str] = "text"
+    #: fields holding media, with their kind ("image" or "audio")
+    media_fields: ClassVar[dict[str, str]] = {}
+    #: what the task supports besides ``run``: "stream", "train", "eval"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"run"})
+    #: whether ``_forward`` gains from receiving many items at once
+    batchable: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        self.model: ResolvedModel | None = None
+        self.device = "cpu"
+
+    # -- the contract -----------------------------------------------------
+    def setup(self, model: ResolvedModel, device: str = "cpu") -> None:
+        """Load weights from ``model.path``. Called once, before the first batch."""
+        self.model = model
+        self.device = device
+
+    def preprocess(self, items: list[In]) -> Any:
+        return items
+
+    def _forward(self, batch: Any) -> Any:
+        raise NotImplementedError
+
+    def postprocess(self, raw: Any, items: list[In]) -> list[Out]:
+        return raw
+
+    def stream(self, item: In) -> Iterator[str]:
+        """Yield output pieces as they are produced (tasks with the "stream" capability)."""
+        raise BadInput(f"task {self.name!r} does not stream", hint="call it without streaming")
+
+    # -- shared machinery ----------------------------------------------------
+    def __call__(self, items: list[In]) -> list[Out]:
+        """Run a batch: list in, list of the same length out (checked)."""
+        if not items:
+            return []
+        outputs = self.postprocess(self._forward(self.preprocess(items)), items)
+        if len(outputs) != len(items):
+            raise RuntimeError(f"task {self.name!r} returned {len(outputs)} outputs for {len(items)} inputs")
+        return outputs
+
+    @classmethod
+    def coerce(cls, value: Any, *, allow_paths: bool = False, field: str = "inputs") -> In:
+        """Turn a bare value, a dict or an ``Input`` into a validated ``Input``.
+
+        ``allow_paths`` lets the Python API and the CLI pass local file paths for
+        media fields (they are read here, once); the HTTP server never sets it.
+        """
+        if isinstance(value, cls.Input):
+            data = value.model_dump()
+        elif isinstance(value, dict):
+            data = dict(value)
+        elif isinstance(value, (str, bytes, bytearray, Path)):
+            data = {cls.primary_field: value}
+        else:
+            raise BadInput(
+                f"{field}: expected a string or an object with field {cls.primary_field!r}, got {type(value).__name__}"
+            )
+        for name, kind in cls.media_fields.items():
+            v = data.get(name)
+            if allow_paths and isinstance(v, (str, Path)):
+                p = Path(v).expanduser()
+                if len(str(v)) < 4096 and p.is_file():
+                    data[name] = p.read_bytes()
+        try:
+            return cls.Input.model_validate(data)
+        except ValidationError as exc:
+            raise BadInput(f"{field}: {_describe(exc)}") from None
+
+    @classmethod
+    def info(cls) -> dict[str, Any]:
+        return {
+            "name": cls.name,
+            "aliases": list(cls.aliases),
+            "description": cls.description,
+            "default_model": cls.default_model,
+            "capabilities": sorted(cls.capabilities),
+            "input_schema": cls.Input.model_json_schema(),
+            "output_schema": cls.Output.model_json_schema(),
+        }
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+    return "; ".join(parts)

