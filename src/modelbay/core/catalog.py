@@ -61,14 +61,32 @@ class ResolvedModel:
         return self.path / relative
 
 
-@functools.lru_cache(maxsize=1)
+def load_spec_file(path: Path) -> ModelSpec:
+    """Read and validate one spec; errors name the file and the bad field."""
+    from pydantic import ValidationError
+
+    try:
+        return ModelSpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ValueError(f"invalid model spec {path}: {exc}") from None
+
+
 def _load_specs() -> dict[str, ModelSpec]:
-    specs = {}
-    for path in sorted(CATALOG_DIR.glob("*.yaml")):
-        spec = ModelSpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        if spec.name in specs:
-            raise ValueError(f"duplicate model name {spec.name!r} in {path}")
-        specs[spec.name] = spec
+    return _load_specs_from((CATALOG_DIR, *get_settings().catalog_dirs))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_specs_from(dirs: tuple[Path, ...]) -> dict[str, ModelSpec]:
+    """Built-in specs first; a user spec with the same name overrides the built-in one."""
+    specs: dict[str, ModelSpec] = {}
+    for directory in dirs:
+        seen: set[str] = set()
+        for path in sorted(Path(directory).glob("*.yaml")):
+            spec = load_spec_file(path)
+            if spec.name in seen:
+                raise ValueError(f"duplicate model name {spec.name!r} in {directory}")
+            seen.add(spec.name)
+            specs[spec.name] = spec
     return specs
 
 
@@ -101,13 +119,14 @@ def _package_dir(ref: str) -> Path | None:
 
 def _hub_dir(ref: str) -> Path | None:
     repo, _, revision = ref.partition("@")
-    offline = get_settings().offline
+    settings = get_settings()
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
         return None
     try:
-        return Path(snapshot_download(repo, revision=revision or None, local_files_only=offline))
+        return Path(snapshot_download(repo, revision=revision or None, local_files_only=settings.offline,
+                                      cache_dir=settings.hub_cache))
     except Exception:
         return None
 

@@ -73,16 +73,21 @@ def decode_image(data: bytes, *, field: str = "image", limits: Limits | None = N
     limits = limits or get_settings().limits
     try:
         img = Image.open(io.BytesIO(data))
-        width, height = img.size  # read from the header, before any pixel is decoded
-        if width * height > limits.max_image_pixels:
-            raise PayloadTooLarge(
-                f"{field}: image is {width}x{height} = {width * height} pixels; the limit is {limits.max_image_pixels}"
-                " (MODELBAY_LIMIT_MAX_IMAGE_PIXELS)"
-            )
+    except Image.DecompressionBombError as exc:
+        raise PayloadTooLarge(f"{field}: {exc}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise BadInput(f"{field}: cannot decode image ({exc})", hint="send a JPEG, PNG, WebP, GIF or BMP file") from None
+    width, height = img.size  # read from the header, before any pixel is decoded
+    if width * height > limits.max_image_pixels:
+        raise PayloadTooLarge(
+            f"{field}: image is {width}x{height} = {width * height} pixels; the limit is {limits.max_image_pixels}"
+            " (MODELBAY_LIMIT_MAX_IMAGE_PIXELS)"
+        )
+    try:
         img.load()
         return img.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise BadInput(f"{field}: cannot decode image ({exc})", hint="send a JPEG, PNG, WebP, GIF or BMP file") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise BadInput(f"{field}: cannot decode image ({exc})", hint="the file looks truncated or corrupt") from None
 
 
 def decode_audio(data: bytes, *, field: str = "audio", sample_rate: int = AUDIO_SAMPLE_RATE, limits: Limits | None = None):

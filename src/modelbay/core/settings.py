@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     offline: bool = Field(True, description="never touch the network; MODELBAY_OFFLINE=0 allows hub downloads")
     home: Path = Field(default_factory=_default_home, description="cache for converted/joined model files")
     models_dir: Path | None = Field(None, description="extra directory of local models (<dir>/<name>/)")
+    hub_cache: Path | None = Field(None, description="Hugging Face hub cache to read (default: the hub's own default)")
+    catalog_path: list[Path] = Field(
+        default_factory=list, description="extra directories of model specs (*.yaml), besides <home>/catalog"
+    )
     device: str = Field("cpu", description="torch device for tasks that use torch")
     num_threads: int | None = Field(None, description="intra-op threads for torch/onnx (default: all cores)")
     limits: Limits = Field(default_factory=Limits)
@@ -48,6 +52,11 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
+
+    @property
+    def catalog_dirs(self) -> tuple[Path, ...]:
+        """Where user model specs live: <home>/catalog, then MODELBAY_CATALOG_PATH (JSON list or one dir)."""
+        return (self.home / "catalog", *self.catalog_path)
 
 
 @functools.lru_cache(maxsize=1)

@@ -57,6 +57,13 @@ class Task(Generic[In, Out]):
     capabilities: ClassVar[frozenset[str]] = frozenset({"run"})
     #: whether ``_forward`` gains from receiving many items at once
     batchable: ClassVar[bool] = True
+    #: valid inputs (dicts or bare values) used by docs, the conformance test and benchmarks
+    example_inputs: ClassVar[tuple] = ()
+
+    @classmethod
+    def examples(cls) -> list:
+        """At least two valid inputs; media tasks override this to build their media in code."""
+        return list(cls.example_inputs)
 
     def __init__(self) -> None:
         self.model: ResolvedModel | None = None

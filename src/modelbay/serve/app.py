@@ -156,6 +156,7 @@ def _add_task_route(app: FastAPI, pool: ModelPool, cls: type[Task]) -> None:
         outputs = await anyio.to_thread.run_sync(run_batch)
         return {"task": cls.name, "model": model_name, "outputs": outputs}
 
+    endpoint.__annotations__["body"] = Request_  # a real class, not the postponed string annotation
     endpoint.__name__ = f"run_{cls.name.replace('-', '_')}"
     for path in {f"/v1/tasks/{n}" for n in (cls.name, *cls.aliases)}:
         app.add_api_route(

@@ -65,6 +65,7 @@ class Embeddings(Task[EmbeddingsInput, EmbeddingsOutput]):
     Output = EmbeddingsOutput
     default_model = "all-minilm-l6-v2"
     primary_field = "text"
+    example_inputs = ("refund policy", "how do I get my money back", {"text": "退款政策", "kind": "query"})
     capabilities: ClassVar[frozenset[str]] = frozenset({"run", "similarity"})
 
     def setup(self, model, device="cpu") -> None:

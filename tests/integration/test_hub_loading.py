@@ -1,0 +1,54 @@
+"""Hub loading is real code: test it on a tiny model built here and saved in the hub cache layout."""
+
+import json
+
+import pytest
+
+from modelbay.core.loading import load_task
+
+
+@pytest.fixture
+def tiny_hub_model(fresh_settings, tmp_path, monkeypatch):
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    hub_cache = tmp_path / "hub"
+    monkeypatch.setenv("MODELBAY_HUB_CACHE", str(hub_cache))
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    repo_dir = hub_cache / "models--tiny-org--tiny-bert"
+    snapshot = repo_dir / "snapshots" / revision
+    snapshot.mkdir(parents=True)
+    (repo_dir / "refs").mkdir()
+    (repo_dir / "refs" / "main").write_text(revision)
+
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "refund", "money", "back", "policy", "the", "cat", "sat"]
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(words))
+    BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(snapshot)
+    config = BertConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64)
+    BertModel(config).save_pretrained(snapshot)
+
+    spec = {"name": "tiny-bert", "task": "embeddings", "languages": ["en"], "sources": ["hub:tiny-org/tiny-bert"],
+            "license": "MIT", "origin": "built by the test", "size_mb": 0.1, "install": "built by the test",
+            "options": {"backend": "sentence-transformers"}}
+    catalog_dir = fresh_settings().home / "catalog"
+    catalog_dir.mkdir(parents=True)
+    (catalog_dir / "tiny-bert.yaml").write_text(json.dumps(spec))  # JSON is valid YAML
+    return snapshot
+
+
+def test_a_hub_layout_model_loads_offline_from_the_local_cache(tiny_hub_model):
+    task = load_task("embeddings", "tiny-bert")
+    assert task.model.path == tiny_hub_model
+    outputs = task([task.coerce("refund policy"), task.coerce("the cat sat")])
+    assert [o.dim for o in outputs] == [16, 16]
+    assert outputs[0].embedding != outputs[1].embedding
+
+
+def test_a_hub_model_not_in_the_cache_is_not_fetched_while_offline(tiny_hub_model, fresh_settings, monkeypatch, tmp_path):
+    from modelbay.core.errors import ModelUnavailable
+
+    monkeypatch.setenv("MODELBAY_HUB_CACHE", str(tmp_path / "empty-cache"))
+    fresh_settings.cache_clear()
+    with pytest.raises(ModelUnavailable, match="offline"):
+        load_task("embeddings", "tiny-bert")
