@@ -14,13 +14,21 @@ from rich.table import Table
 app = typer.Typer(help="modelbay: pretrained AI capabilities, offline first.", no_args_is_help=True, add_completion=False)
 models_app = typer.Typer(help="The model catalog.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
-console = Console()
+# Piped output is not squeezed into 80 columns: wide tables stay one row per item.
+console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
 
 
 def _fail(exc: Exception) -> None:
     err_console.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(2)
+
+
+def _table(*columns: str) -> Table:
+    table = Table()
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
 
 
 def _print_json(data) -> None:
@@ -35,9 +43,9 @@ def tasks(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = 
     rows = tasks_table()
     if as_json:
         return _print_json(rows)
-    table = Table("task", "aliases", "default model", "supports", "description")
+    table = _table("task", "aliases", "default model", "supports")
     for r in rows:
-        table.add_row(r["name"], ", ".join(r["aliases"]), r["default_model"], ", ".join(r["capabilities"]), r["description"])
+        table.add_row(r["name"], ", ".join(r["aliases"]), r["default_model"], ", ".join(r["capabilities"]))
     console.print(table)
 
 
@@ -48,7 +56,7 @@ def _models_table(check: bool, as_json: bool) -> list[dict]:
     if as_json:
         _print_json(rows)
         return rows
-    table = Table("model", "task", "languages", "source", "MB", "licence", "installed", "verified")
+    table = _table("model", "task", "lang", "source", "MB", "licence", "installed", "verified")
     mark = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}
     for r in rows:
         table.add_row(
@@ -188,6 +196,32 @@ class _nullcontext:
 
     def __exit__(self, *exc):
         return False
+
+
+@app.command("eval")
+def evaluate(
+    task: Annotated[str, typer.Argument(help="task name or alias, e.g. sentiment")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="labelled JSONL or CSV file")],
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="catalog model name")] = None,
+    text_field: Annotated[str, typer.Option(help="column/field holding the input")] = "text",
+    label_field: Annotated[str, typer.Option(help="column/field holding the label")] = "label",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Score a model on labelled data it was not trained on (accuracy, macro-F1, per class)."""
+    from .core.errors import ModelbayError
+    from .evaluate import run_eval
+
+    try:
+        report = run_eval(task, str(data), model=model, text_field=text_field, label_field=label_field)
+    except (ModelbayError, FileNotFoundError, ValueError) as exc:
+        _fail(exc)
+    if as_json:
+        return _print_json(report)
+    table = _table("metric", "value")
+    for key, value in report.items():
+        if isinstance(value, (int, float, str)):
+            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .catalog import list_models, locate, verify
+from .catalog import cached_verification, list_models, locate, verify
 from .registry import all_tasks
 
 
@@ -38,9 +38,10 @@ def models_table(*, check: bool = False) -> list[dict[str, Any]]:
             "path": str(found.path) if found else None,
             "install": spec.install,
         }
-        if check and found is not None:
-            results = verify(found)
-            row["verified"] = bool(results) and all(v == "ok" for v in results.values())
-            row["files"] = results
+        if found is not None:
+            results = verify(found) if check else cached_verification(found)
+            if results is not None:
+                row["verified"] = bool(results) and all(v == "ok" for v in results.values())
+                row["files"] = results
         rows.append(row)
     return rows

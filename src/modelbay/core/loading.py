@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from .catalog import get_spec, resolve
 from .errors import BadInput
@@ -11,12 +12,21 @@ from .settings import get_settings
 from .task import Task
 
 
-def enforce_offline() -> None:
-    """Tell the Hugging Face libraries not to reach the hub unless modelbay allows it."""
+def prepare_environment() -> None:
+    """Keep the Hugging Face libraries off the hub unless modelbay allows it, and quiet.
+
+    Their own progress bars would interleave with modelbay's CLI output; modelbay
+    shows its own progress for loading.
+    """
     if get_settings().offline:
         for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
             os.environ[var] = "1"
-        os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if "transformers" in sys.modules:
+        sys.modules["transformers"].utils.logging.disable_progress_bar()
 
 
 def load_task(task: str, model: str | None = None, device: str | None = None) -> Task:
@@ -31,7 +41,7 @@ def load_task(task: str, model: str | None = None, device: str | None = None) ->
     spec = get_spec(name)
     if spec.task != cls.name and spec.task not in getattr(cls, "accepts_models_of", ()):
         raise BadInput(f"model {name!r} is a {spec.task!r} model and cannot run task {cls.name!r}")
-    enforce_offline()
+    prepare_environment()
     settings = get_settings()
     if settings.num_threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(settings.num_threads))
