@@ -45,6 +45,8 @@ def load_task(task: str, model: str | None = None, device: str | None = None) ->
     settings = get_settings()
     if settings.num_threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(settings.num_threads))
+        if "torch" in sys.modules:  # OMP_NUM_THREADS is read only when torch is first imported
+            sys.modules["torch"].set_num_threads(settings.num_threads)
     instance = cls()
     instance.setup(resolve(name), device or settings.device)
     return instance

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,8 +16,8 @@ CLASSES_FILE = Path(__file__).resolve().parent.parent / "data" / "imagenet_class
 
 
 class ImageClassificationInput(TaskInput):
-    # bytes dump to JSON as base64, which validates back as the same image
-    model_config = ConfigDict(extra="forbid", ser_json_bytes="base64")
+    # bytes travel in JSON as base64 both ways, so a dumped input validates back to the same image
+    model_config = ConfigDict(extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
 
     image: bytes | str = Field(
         ..., description="JPEG/PNG/WebP/GIF/BMP bytes, or a base64 string of them (a data: URL is fine)"
@@ -78,7 +78,7 @@ class ImageClassification(Task[ImageClassificationInput, ImageClassificationOutp
     Output = ImageClassificationOutput
     default_model = "efficientnet-lite0"
     primary_field = "image"
-    media_fields = {"image": "image"}
+    media_fields: ClassVar[dict[str, str]] = {"image": "image"}
 
     @classmethod
     def examples(cls) -> list:
@@ -91,7 +91,9 @@ class ImageClassification(Task[ImageClassificationInput, ImageClassificationOutp
         disc = Image.new("RGB", (96, 64), "white")
         ImageDraw.Draw(disc).ellipse((24, 8, 72, 56), fill=(200, 30, 30))
         ramp = np.linspace(0, 255, 80, dtype=np.uint8)
-        gradient = Image.fromarray(np.stack([np.zeros((60, 80), np.uint8), np.tile(ramp, (60, 1)), np.tile(ramp[::-1], (60, 1))], -1))
+        gradient = Image.fromarray(
+            np.stack([np.zeros((60, 80), np.uint8), np.tile(ramp, (60, 1)), np.tile(ramp[::-1], (60, 1))], -1)
+        )
         out = []
         for img, fmt in ((disc, "PNG"), (gradient, "JPEG")):
             buf = io.BytesIO()
@@ -113,7 +115,10 @@ class ImageClassification(Task[ImageClassificationInput, ImageClassificationOutp
         # from_name + our own load: the package's from_pretrained prints and loads with weights_only off
         net = EfficientNet.from_name(opts.get("architecture", "efficientnet-lite0"), num_classes=1000)
         net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True), strict=True)
-        self.net = net.eval().to(device)
+        # channels-last is ~1.3x faster for these depthwise convolutions on CPU (measured with oneDNN)
+        self.net = net.eval().to(device, memory_format=torch.channels_last)
+        # on CPU, small chunks stay in cache: 4 images per call ran ~2x faster per image than 32 on 2 cores
+        self.cpu_chunk = int(opts.get("cpu_chunk", 4))
         self.classes = imagenet_classes()
 
     def preprocess(self, items: list[ImageClassificationInput]) -> Any:
@@ -129,13 +134,15 @@ class ImageClassification(Task[ImageClassificationInput, ImageClassificationOutp
             batch[i] = np.asarray(img.resize((size, size), Image.BICUBIC, box=box, reducing_gap=3.0))
         batch -= self.mean
         batch /= self.std
-        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+        return batch  # (n, height, width, 3): already the memory layout of torch's channels_last
 
     def _forward(self, batch) -> Any:
         import torch
 
+        x = torch.from_numpy(batch).permute(0, 3, 1, 2).to(self.device).contiguous(memory_format=torch.channels_last)
+        chunk = self.cpu_chunk if x.device.type == "cpu" else len(x)
         with torch.inference_mode():
-            logits = self.net(torch.from_numpy(batch).to(self.device))
+            logits = torch.cat([self.net(part) for part in x.split(max(1, chunk))])
             return torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
     def postprocess(self, raw, items: list[ImageClassificationInput]) -> list[ImageClassificationOutput]:
