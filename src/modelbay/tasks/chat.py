@@ -1,0 +1,195 @@
+"""Chat: an instruction-tuned LLM (SmolLM2-135M-Instruct, English) with sampling and token streaming.
+
+The model ships as GGUF inside a package; the first load converts it and caches
+a safetensors copy (see ``_gguf_cache``). Generation is a hand-written loop
+(``_decoding``): batched with per-item parameters, so one request's sampling
+settings, seed and stop strings never leak into another's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..core.errors import BadInput
+from ..core.registry import register
+from ..core.task import Task, TaskInput, TaskOutput
+
+MAX_TEXT_CHARS = 100_000
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(..., max_length=MAX_TEXT_CHARS)
+
+
+class ChatInput(TaskInput):
+    """A conversation (``messages``) or a single user turn (``prompt``), plus how to sample the reply."""
+
+    prompt: str | None = Field(None, min_length=1, max_length=MAX_TEXT_CHARS, description="one user message")
+    messages: list[ChatMessage] | None = Field(
+        None, min_length=1, max_length=256, description="the conversation so far, oldest first"
+    )
+    system: str | None = Field(None, max_length=MAX_TEXT_CHARS, description="system prompt put before the messages")
+    max_new_tokens: int = Field(256, ge=1, le=4096, description="most tokens to generate")
+    temperature: float = Field(
+        0.2, ge=0.0, le=2.0, description="0 is greedy (deterministic); higher is more varied"
+    )
+    top_p: float = Field(0.9, gt=0.0, le=1.0, description="nucleus sampling: keep the most likely tokens up to this mass")
+    top_k: int = Field(0, ge=0, le=1000, description="keep only the k most likely tokens (0: no limit)")
+    repetition_penalty: float = Field(1.1, ge=1.0, le=2.0, description="1.0 is none; small models loop without it")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="makes sampling reproducible")
+    stop: list[str] = Field(
+        default_factory=list, max_length=8, description="end the reply before the first of these strings"
+    )
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _one_stop_string(cls, value):
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("stop")
+    @classmethod
+    def _no_empty_stop(cls, value: list[str]) -> list[str]:
+        if any(not s for s in value):
+            raise ValueError("stop strings must not be empty")
+        return value
+
+    @model_validator(mode="after")
+    def _one_conversation(self):
+        if (self.prompt is None) == (self.messages is None):
+            given = "both" if self.prompt is not None else "neither"
+            raise ValueError(f"give 'prompt' (a string) or 'messages' (a list of {{role, content}}); {given} given")
+        if self.system is not None and self.messages and self.messages[0].role == "system":
+            raise ValueError("'system' given twice: as a field and as the first message")
+        return self
+
+    def conversation(self) -> list[dict[str, str]]:
+        """The messages the chat template sees."""
+        turns = [m.model_dump() for m in self.messages] if self.messages else [{"role": "user", "content": self.prompt}]
+        return ([{"role": "system", "content": self.system}] if self.system is not None else []) + turns
+
+
+class ChatUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int = Field(..., description="tokens generated, the end-of-turn token included")
+    total_tokens: int
+
+
+class ChatOutput(TaskOutput):
+    text: str = Field(..., description="the reply")
+    finish_reason: Literal["stop", "length"] = Field(
+        ..., description="'stop': the model ended its turn or a stop string came; 'length': max_new_tokens ran out"
+    )
+    usage: ChatUsage
+
+    def summary(self) -> str:
+        return self.text
+
+
+@register
+class Chat(Task[ChatInput, ChatOutput]):
+    name = "chat"
+    aliases = ("text-generation", "chat-completion", "llm", "assistant")
+    description = "Reply to a conversation with an instruction-tuned LLM (en); streams tokens"
+    Input = ChatInput
+    Output = ChatOutput
+    default_model = "smollm2-135m-instruct"
+    primary_field = "prompt"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "stream"})
+    example_inputs = (
+        {"prompt": "What is the capital of France?", "temperature": 0, "max_new_tokens": 8},
+        {"messages": [{"role": "user", "content": "Say hello."}], "temperature": 0, "max_new_tokens": 6},
+    )
+
+    def setup(self, model, device="cpu") -> None:
+        super().setup(model, device)
+        import torch
+
+        from ..core.settings import get_settings
+        from ._gguf_cache import load_causal_lm
+
+        threads = get_settings().num_threads
+        if threads:
+            torch.set_num_threads(threads)
+        gguf_file = model.spec.options.get("gguf_file")
+        if not gguf_file:
+            raise ValueError(f"model {model.spec.name!r}: options.gguf_file is missing from its catalog spec")
+        self.lm, self.tokenizer = load_causal_lm(model, gguf_file, device)
+        gen = self.lm.generation_config
+        eos = gen.eos_token_id if isinstance(gen.eos_token_id, list) else [gen.eos_token_id]
+        # end-of-text ends a reply as surely as end-of-turn does
+        ends = [self.tokenizer.eos_token, "<|endoftext|>", "<|im_end|>", "<|eot_id|>"]
+        vocab = self.tokenizer.get_vocab()
+        self.eos_ids = {i for i in eos if i is not None} | {vocab[t] for t in ends if t in vocab}
+        self.pad_id = gen.pad_token_id if gen.pad_token_id is not None else min(self.eos_ids)
+        self.context_tokens = int(getattr(self.lm.config, "max_position_embeddings", 2048))
+
+    def _request(self, item: ChatInput):
+        from ._decoding import GenerationRequest
+
+        text = self.tokenizer.apply_chat_template(item.conversation(), add_generation_prompt=True, tokenize=False)
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        room = self.context_tokens - len(ids)
+        if room < 1:
+            raise BadInput(
+                f"the conversation is {len(ids)} tokens; the model reads at most {self.context_tokens}",
+                hint="drop or shorten earlier messages",
+            )
+        return GenerationRequest(
+            prompt_ids=ids, max_new_tokens=min(item.max_new_tokens, room), temperature=item.temperature,
+            top_p=item.top_p, top_k=item.top_k, repetition_penalty=item.repetition_penalty, seed=item.seed,
+            stop=list(item.stop),
+        )
+
+    def preprocess(self, items: list[ChatInput]):
+        return [self._request(item) for item in items]
+
+    def _forward(self, batch):
+        from ._decoding import decode
+
+        rows = None
+        for rows in decode(self.lm, self.tokenizer, batch, self.eos_ids, self.pad_id):
+            pass
+        return rows
+
+    def postprocess(self, raw, items):
+        return [_output(row) for row in raw]
+
+    def stream(self, item: ChatInput) -> Iterator[str]:
+        """Yield the reply in pieces as tokens are generated; closing the iterator stops generation.
+
+        >>> "".join(pipeline("chat").stream("Say hi"))  # doctest: +SKIP
+        """
+        for piece, _ in self.generate(item):
+            if piece:
+                yield piece
+
+    def generate(self, item: ChatInput) -> Iterator[tuple[str, ChatOutput | None]]:
+        """Yield ``(piece, None)`` as tokens come, then ``(last piece, ChatOutput)`` (finish reason, usage).
+
+        For protocol adapters (OpenAI-style streams end with a finish reason and usage).
+        """
+        from ._decoding import decode
+
+        emitted, row = 0, None
+        for (row,) in decode(self.lm, self.tokenizer, [self._request(item)], self.eos_ids, self.pad_id):
+            text = row.settled_text()
+            if len(text) > emitted and not row.done:
+                yield text[emitted:], None
+                emitted = len(text)
+        yield row.text[emitted:], _output(row)
+
+
+def _output(row) -> ChatOutput:
+    prompt = len(row.request.prompt_ids)
+    return ChatOutput(
+        text=row.text,
+        finish_reason=row.finish_reason,
+        usage=ChatUsage(prompt_tokens=prompt, completion_tokens=row.completion_tokens,
+                        total_tokens=prompt + row.completion_tokens),
+    )
