@@ -30,6 +30,15 @@ from .settings import get_settings
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "catalog"
 
 
+class JoinPart(BaseModel):
+    """One piece of a file that ships split (see ``core/assemble.py``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(description="where the part is, as a source: `package:<import_name>/<path/to/part>`")
+    sha256: str
+
+
 class ModelSpec(BaseModel):
     """What we know about one model. Stored as ``catalog/<name>.yaml``."""
 
@@ -47,6 +56,9 @@ class ModelSpec(BaseModel):
     description: str = ""
     options: dict[str, Any] = Field(default_factory=dict, description="task-specific loading options")
     metrics: dict[str, Any] = Field(default_factory=dict, description="what we measured, with the data used")
+    join: dict[str, list[JoinPart]] = Field(
+        default_factory=dict, description="files built once, into the cache, by concatenating parts in order"
+    )
 
 
 @dataclass(frozen=True)
@@ -156,14 +168,32 @@ def locate(spec: ModelSpec) -> ResolvedModel | None:
     if override is not None and (Path(override) / spec.name).is_dir():
         return ResolvedModel(spec, Path(override) / spec.name, f"local:{Path(override) / spec.name}")
     for source in spec.sources:
-        kind, _, ref = source.partition(":")
-        resolver = _RESOLVERS.get(kind)
-        if resolver is None:
-            raise ValueError(f"model {spec.name!r}: unknown source kind {kind!r} in {source!r}")
-        path = resolver(ref)
+        try:
+            path = locate_source(source)
+        except ValueError as exc:
+            raise ValueError(f"model {spec.name!r}: {exc}") from None
         if path is not None:
-            return ResolvedModel(spec, path, source)
+            found = _joined(ResolvedModel(spec, path, source), build=False)
+            if found is not None:
+                return found
     return None
+
+
+def locate_source(source: str) -> Path | None:
+    """Where one source (``package:…``, ``local:…``, ``hub:…``, ``artifact:…``) is on this machine, or None."""
+    kind, _, ref = source.partition(":")
+    resolver = _RESOLVERS.get(kind)
+    if resolver is None:
+        raise ValueError(f"unknown source kind {kind!r} in {source!r}")
+    return resolver(ref)
+
+
+def _joined(found: ResolvedModel, *, build: bool) -> ResolvedModel | None:
+    if not found.spec.join:
+        return found
+    from .assemble import with_joined_files
+
+    return with_joined_files(found, build=build)
 
 
 def resolve(name: str) -> ResolvedModel:
@@ -171,7 +201,7 @@ def resolve(name: str) -> ResolvedModel:
     spec = get_spec(name)
     found = locate(spec)
     if found is not None:
-        return found
+        return _joined(found, build=True)
     installed = [s.name for s in list_models(spec.task) if s.name != name and locate(s) is not None]
     how = spec.install or "see docs/models.md"
     offline = " (modelbay is offline; MODELBAY_OFFLINE=0 allows hub downloads)" if any(
@@ -200,7 +230,11 @@ def verify(resolved: ResolvedModel) -> dict[str, str]:
     results = {}
     for rel, expected in resolved.spec.files.items():
         path = resolved.file(rel)
-        if not path.is_file():
+        if not path.is_file() and rel in resolved.spec.join:
+            from .assemble import part_status
+
+            results[rel] = part_status(resolved.spec, rel)  # not joined yet: check its parts
+        elif not path.is_file():
             results[rel] = "missing"
         else:
             results[rel] = "ok" if sha256_file(path) == expected else "mismatch"
