@@ -178,9 +178,12 @@ def run(
         return _print_json({"similarity": matrix}) if as_json else _print_matrix(raw, matrix)
     if as_json:
         return _print_json([o.model_dump(mode="json") for o in outputs])
+    from rich.markup import escape
+
     for value, out in zip(raw, outputs):
-        label = value if isinstance(value, str) and len(value) < 80 else ""
-        console.print(f"[bold]{label}[/]\n  {out.summary()}" if label else out.summary(), highlight=False)
+        label = escape(value) if isinstance(value, str) and len(value) < 80 else ""
+        summary = escape(out.summary())  # model text like "[music]" must print as it is, not as markup
+        console.print(f"[bold]{label}[/]\n  {summary}" if label else summary, highlight=False)
 
 
 def _print_matrix(labels: list, matrix: list[list[float]]) -> None:

@@ -25,10 +25,10 @@ class Limits(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MODELBAY_LIMIT_", extra="ignore")
 
-    max_body_bytes: int = Field(32 * 1024 * 1024, description="HTTP request body size limit")
+    max_body_bytes: int = Field(96 * 1024 * 1024, description="HTTP request body size limit")
     max_items: int = Field(256, description="items per request")
     max_text_chars: int = Field(100_000, description="characters per text item")
-    max_media_bytes: int = Field(25 * 1024 * 1024, description="encoded bytes per image/audio item")
+    max_media_bytes: int = Field(64 * 1024 * 1024, description="encoded bytes per image/audio item")
     max_image_pixels: int = Field(40_000_000, description="decoded pixels per image (decompression bombs)")
     max_audio_s: float = Field(3600.0, description="seconds of audio per item")
 

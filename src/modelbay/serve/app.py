@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from typing import Any, Optional, Union
 
 import anyio
@@ -174,23 +175,34 @@ def _stream_response(task: Task, slot, items: list, cls: type[Task]) -> Streamin
     async def events():
         queue: asyncio.Queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
+        cancelled = threading.Event()
 
         def produce():
+            pieces = task.stream(items[0])
             try:
                 with slot.lock:
-                    for piece in task.stream(items[0]):
+                    for piece in pieces:
+                        if cancelled.is_set():  # the client went away: stop generating, free the model
+                            break
                         loop.call_soon_threadsafe(queue.put_nowait, ("piece", piece))
             except Exception as exc:  # reported to the client as an event, not a dropped connection
                 loop.call_soon_threadsafe(queue.put_nowait, ("error", str(exc)))
-            loop.call_soon_threadsafe(queue.put_nowait, ("done", None))
+            finally:
+                close = getattr(pieces, "close", None)
+                if close is not None:
+                    close()
+                loop.call_soon_threadsafe(queue.put_nowait, ("done", None))
 
         worker = loop.run_in_executor(None, produce)
-        while True:
-            kind, value = await queue.get()
-            if kind == "done":
-                break
-            yield f"data: {json.dumps({kind: value}, ensure_ascii=False)}\n\n"
-        yield "data: [DONE]\n\n"
-        await worker
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "done":
+                    break
+                yield f"data: {json.dumps({kind: value}, ensure_ascii=False)}\n\n"
+            yield "data: [DONE]\n\n"
+            await worker
+        finally:
+            cancelled.set()  # on a disconnect the worker sees this after its current token and stops
 
     return StreamingResponse(events(), media_type="text/event-stream")
