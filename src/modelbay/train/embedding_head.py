@@ -1,0 +1,444 @@
+"""Train a small classifier head on sentence embeddings, for any set of labels.
+
+The result is a model directory that ``EmbeddingHead`` (tasks/text_classification.py)
+runs in numpy with no torch:
+
+* ``head.json`` — format, embedder, labels, layers, temperature, extra features
+* ``head.npz`` — ``W0, b0, W1, b1, ...`` (ReLU between layers, softmax at the end)
+* ``model_card.json`` — data sources and hash, parameters, metrics, how to reproduce
+
+Training: embed texts with a catalog embeddings model (cached on disk), fit an
+MLP with AdamW and early stopping on a stratified validation split, then fit a
+softmax temperature on that split (calibration). Seeds are fixed.
+
+>>> from modelbay.train import HeadConfig, train_embedding_head          # doctest: +SKIP
+>>> recs = [{"text": "love it", "label": "pos"}, {"text": "hate it", "label": "neg"}] * 20
+>>> card = train_embedding_head(recs, "/tmp/my-head", HeadConfig())     # doctest: +SKIP
+>>> card["labels"]                                                       # doctest: +SKIP
+['neg', 'pos']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import BadInput
+
+#: callback(done, total) called after each embedded batch
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class HeadConfig:
+    """What to train. Defaults suit a few thousand to a few ten-thousand short texts."""
+
+    embedder: str = "multilingual-e5-small"
+    embed_kind: str = "query"
+    extra_features: tuple[str, ...] = ()       # names understood by EmbeddingHead.extra_features
+    hidden_sizes: tuple[int, ...] = (256,)     # () trains a linear (logistic) head
+    dropout: float = 0.2
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-3
+    batch_size: int = 128
+    max_epochs: int = 60
+    patience_epochs: int = 6
+    val_fraction: float = 0.1
+    balance_classes: bool = True               # weight the loss so each class counts equally
+    max_chars: int = 512                       # texts are cut to this many characters before embedding
+    embed_batch_size: int = 32
+    seed: int = 0
+    n_ensemble: int = 1                        # heads trained with seeds seed, seed+1, ...; merged into one MLP
+    source_weights: dict[str, float] = field(default_factory=dict)  # per record["source"] loss weight
+
+
+def _progress_bar(total: int, description: str):
+    """A Rich progress bar as a (callback, close) pair; silent when Rich is missing."""
+    try:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    except ImportError:
+        return (lambda done, total: None), (lambda: None)
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False)
+    task_id = bar.add_task(description, total=total)
+    bar.start()
+    return (lambda done, _total: bar.update(task_id, completed=done)), bar.stop
+
+
+def embed_texts(
+    texts: list[str],
+    embedder: str = "multilingual-e5-small",
+    kind: str = "query",
+    *,
+    batch_size: int = 32,
+    max_chars: int = 512,
+    progress: bool | ProgressCallback = False,
+    cache_dir: str | Path | None = None,
+):
+    """Embed texts with a catalog embeddings model into an (n, dim) float32 array.
+
+    Texts are cut to ``max_chars``, embedded in batches of similar length (padding
+    costs time) and, with ``cache_dir``, cached on disk. ``progress`` is True for a
+    Rich progress bar or a ``callback(done, total)``.
+
+    >>> embed_texts(["good", "bad"], "all-minilm-l6-v2").shape   # doctest: +SKIP
+    (2, 384)
+    """
+    import numpy as np
+
+    from ..core.loading import load_task
+    from .embedding_cache import EmbeddingCache
+
+    if kind not in ("query", "passage"):
+        raise BadInput(f"embed kind {kind!r}: expected 'query' or 'passage'")
+    texts = [str(t)[:max_chars] for t in texts]
+    cache = EmbeddingCache(Path(cache_dir) / f"{embedder}-{kind}") if cache_dir else None
+    found = cache.get(texts) if cache else {}
+    todo = sorted((i for i in range(len(texts)) if i not in found), key=lambda i: len(texts[i]))
+    out = None
+    if found:
+        dim = len(next(iter(found.values())))
+        out = np.empty((len(texts), dim), dtype=np.float32)
+        for i, v in found.items():
+            out[i] = v
+    if todo:
+        callback, close = _progress_bar(len(todo), f"embedding with {embedder}") if progress is True else (progress or (lambda d, t: None), lambda: None)
+        model = load_task("embeddings", embedder)
+        try:
+            for start in range(0, len(todo), batch_size):
+                idx = todo[start:start + batch_size]
+                batch = [texts[i] for i in idx]
+                vectors = np.asarray(model.encode(batch, [kind] * len(batch)), dtype=np.float32)
+                if out is None:
+                    out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+                out[idx] = vectors
+                if cache:
+                    cache.put(batch, vectors)
+                callback(min(start + batch_size, len(todo)), len(todo))
+        finally:
+            close()
+    if out is None:
+        return np.zeros((0, 0), dtype=np.float32)
+    return out
+
+
+def _check_records(records: list[dict]) -> tuple[list[str], list[str], list[str]]:
+    if not records:
+        raise BadInput("no training records")
+    texts, labels = [], []
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict) or not str(rec.get("text", "")).strip() or rec.get("label") in (None, ""):
+            raise BadInput(f"training record {i}: expected an object with non-empty 'text' and 'label', got {rec!r:.100}")
+        texts.append(str(rec["text"]))
+        labels.append(str(rec["label"]))
+    classes = sorted(set(labels))
+    counts = {c: labels.count(c) for c in classes}
+    if len(classes) < 2 or min(counts.values()) < 2:
+        raise BadInput(f"need at least 2 labels with at least 2 examples each, got {counts}")
+    return texts, labels, classes
+
+
+def data_hash(records: list[dict]) -> str:
+    """sha256 over the sorted (text, label) pairs: the same data gives the same hash in any order."""
+    digest = hashlib.sha256()
+    for text, label in sorted((str(r["text"]), str(r["label"])) for r in records):
+        digest.update(f"{label}\t{text}\n".encode())
+    return digest.hexdigest()
+
+
+def _split(labels, sources, val_fraction: float, seed: int):
+    """Stratified by (label, source) so every domain is seen in validation."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(labels, sources)):
+        groups.setdefault(key, []).append(i)
+    train_idx, val_idx = [], []
+    for key in sorted(groups):
+        idx = np.array(groups[key])
+        rng.shuffle(idx)
+        n_val = round(len(idx) * val_fraction) if len(idx) >= 4 else 0
+        val_idx.extend(idx[:n_val].tolist())
+        train_idx.extend(idx[n_val:].tolist())
+    if not val_idx:  # tiny data: validate on a random share anyway
+        perm = rng.permutation(len(labels))
+        n_val = max(1, int(len(labels) * val_fraction))
+        return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+    return np.array(sorted(train_idx)), np.array(sorted(val_idx))
+
+
+def fit_mlp(X, y, sample_weight, X_val, y_val, config: HeadConfig, n_classes: int):
+    """Fit the MLP with AdamW; keep the weights of the epoch with the lowest validation loss.
+
+    Returns ``(layers, history)`` where layers is ``[(W, b), ...]`` as numpy arrays
+    (W shaped ``(in, out)``), input standardisation folded into the first layer.
+    """
+    import numpy as np
+    import torch
+
+    torch.manual_seed(config.seed)
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0) + 1e-6
+    Xs = torch.from_numpy(((X - mean) / scale).astype(np.float32))
+    Xv = torch.from_numpy(((X_val - mean) / scale).astype(np.float32))
+    yt, yv = torch.from_numpy(y.astype(np.int64)), torch.from_numpy(y_val.astype(np.int64))
+    wt = torch.from_numpy(sample_weight.astype(np.float32))
+    sizes = [X.shape[1], *config.hidden_sizes, n_classes]
+    modules: list = []
+    for i in range(len(sizes) - 1):
+        if i > 0:
+            modules += [torch.nn.ReLU(), torch.nn.Dropout(config.dropout)]
+        elif config.dropout:
+            modules.append(torch.nn.Dropout(config.dropout / 2))
+        modules.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+    net = torch.nn.Sequential(*modules)
+    opt = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    gen = torch.Generator().manual_seed(config.seed)
+    best = (float("inf"), None, 0)
+    history = []
+    for epoch in range(config.max_epochs):
+        net.train()
+        order = torch.randperm(len(Xs), generator=gen)
+        for start in range(0, len(order), config.batch_size):
+            idx = order[start:start + config.batch_size]
+            loss = (torch.nn.functional.cross_entropy(net(Xs[idx]), yt[idx], reduction="none") * wt[idx]).sum() / wt[idx].sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        net.eval()
+        with torch.no_grad():
+            val_logits = net(Xv)
+            val_loss = float(torch.nn.functional.cross_entropy(val_logits, yv))
+            val_acc = float((val_logits.argmax(1) == yv).float().mean())
+        history.append({"epoch": epoch + 1, "val_loss": round(val_loss, 5), "val_accuracy": round(val_acc, 5)})
+        if val_loss < best[0] - 1e-5:
+            best = (val_loss, {k: v.clone() for k, v in net.state_dict().items()}, epoch + 1)
+        elif epoch + 1 - best[2] >= config.patience_epochs:
+            break
+    net.load_state_dict(best[1])
+    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+    layers = [(m.weight.detach().numpy().T.astype(np.float32).copy(), m.bias.detach().numpy().astype(np.float32).copy()) for m in linears]
+    # fold (x - mean) / scale into the first layer so inference takes raw features
+    w0, b0 = layers[0]
+    layers[0] = ((w0 / scale[:, None]).astype(np.float32), (b0 - (mean / scale) @ w0).astype(np.float32))
+    return layers, {"epochs_run": len(history), "best_epoch": best[2], "history": history}
+
+
+def merge_ensemble(members: list[list]) -> list:
+    """Merge K MLPs of the same shape into one whose logits are the mean of theirs.
+
+    Hidden units are concatenated (first layer side by side, middle layers block
+    diagonal) and the last layer averages, so the inference format stays a plain MLP.
+    """
+    import numpy as np
+
+    k = len(members)
+    if k == 1:
+        return members[0]
+    n_layers = len(members[0])
+    merged = []
+    for i in range(n_layers):
+        ws = [m[i][0] for m in members]
+        bs = [m[i][1] for m in members]
+        if n_layers == 1:
+            w, b = sum(ws) / k, sum(bs) / k
+        elif i == 0:
+            w, b = np.hstack(ws), np.concatenate(bs)
+        elif i == n_layers - 1:
+            w, b = np.vstack(ws) / k, sum(bs) / k
+        else:
+            w = np.zeros((sum(x.shape[0] for x in ws), sum(x.shape[1] for x in ws)), dtype=np.float32)
+            r = c = 0
+            for x in ws:
+                w[r:r + x.shape[0], c:c + x.shape[1]] = x
+                r, c = r + x.shape[0], c + x.shape[1]
+            b = np.concatenate(bs)
+        merged.append((np.asarray(w, dtype=np.float32), np.asarray(b, dtype=np.float32)))
+    return merged
+
+
+def forward(layers, X):
+    """Logits of the MLP in numpy (the same computation EmbeddingHead runs)."""
+    import numpy as np
+
+    h = X
+    for i, (w, b) in enumerate(layers):
+        h = h @ w + b
+        if i < len(layers) - 1:
+            h = np.maximum(h, 0.0)
+    return h
+
+
+def softmax(z):
+    import numpy as np
+
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(logits, y) -> float:
+    """The softmax temperature minimising validation log-loss (grid over log T, then refined)."""
+    import numpy as np
+
+    def nll(t: float) -> float:
+        p = softmax(logits / t)
+        return float(-np.log(p[np.arange(len(y)), y] + 1e-12).mean())
+
+    grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 121))
+    best = min(grid, key=nll)
+    fine = best * np.exp(np.linspace(-0.06, 0.06, 25))
+    return float(min(fine, key=nll))
+
+
+def expected_calibration_error(probs, y, n_bins: int = 10) -> float:
+    import numpy as np
+
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    ece = 0.0
+    for lo in np.linspace(0, 1, n_bins, endpoint=False):
+        mask = (conf > lo) & (conf <= lo + 1.0 / n_bins)
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
+    return float(ece)
+
+
+def featurize(texts: list[str], config: HeadConfig, *, progress=False, cache_dir=None):
+    """Embeddings, plus the extra features the config names, as one float32 matrix."""
+    import numpy as np
+
+    from ..tasks.text_classification import EmbeddingHead
+
+    X = embed_texts(texts, config.embedder, config.embed_kind, batch_size=config.embed_batch_size,
+                    max_chars=config.max_chars, progress=progress, cache_dir=cache_dir)
+    if config.extra_features:
+        X = np.hstack([X, EmbeddingHead.extra_features(list(config.extra_features), [t[:config.max_chars] for t in texts])])
+    return X.astype(np.float32)
+
+
+def write_head(out_dir: str | Path, config: HeadConfig, labels: list[str], layers, temperature: float, card: dict[str, Any]) -> Path:
+    """Write head.json, head.npz and model_card.json atomically: a temp dir beside ``out_dir``, fsync, rename."""
+    import numpy as np
+
+    from ..tasks.text_classification import EmbeddingHead
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be readable
+        head = {
+            "format": EmbeddingHead.FORMAT, "embedder": config.embedder, "embed_kind": config.embed_kind,
+            "labels": labels, "n_layers": len(layers), "temperature": round(temperature, 6),
+            "max_chars": config.max_chars, "extra_features": list(config.extra_features),
+        }
+        (tmp / "head.json").write_text(json.dumps(head, indent=2) + "\n", encoding="utf-8")
+        arrays = {}
+        for i, (w, b) in enumerate(layers):
+            arrays[f"W{i}"], arrays[f"b{i}"] = w.astype(np.float32), b.astype(np.float32)
+        np.savez_compressed(tmp / "head.npz", **arrays)
+        (tmp / "model_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        old = None
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}-old-{os.getpid()}")
+            os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def train_embedding_head(
+    records: list[dict],
+    out_dir: str | Path,
+    config: HeadConfig | None = None,
+    *,
+    name: str = "embedding-head",
+    task: str = "text-classification",
+    progress: bool | ProgressCallback = False,
+    cache_dir: str | Path | None = None,
+    card_extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Train a head on ``records`` (``{"text", "label"[, "source"]}``) and save it in ``out_dir``.
+
+    Returns the model card (also written as ``model_card.json``), whose
+    ``metrics.validation`` holds accuracy/macro-F1 on the held-out split.
+    """
+    import numpy as np
+
+    from ..evaluate.classification import classification_metrics
+
+    config = config or HeadConfig()
+    texts, str_labels, classes = _check_records(records)
+    sources = [str(r.get("source", "data")) for r in records]
+    t0 = time.perf_counter()
+    X = featurize(texts, config, progress=progress, cache_dir=cache_dir)
+    embed_s = time.perf_counter() - t0
+    y = np.array([classes.index(label) for label in str_labels])
+    train_idx, val_idx = _split(str_labels, sources, config.val_fraction, config.seed)
+    weights = np.ones(len(y), dtype=np.float64)
+    for src, w in config.source_weights.items():
+        weights[np.array(sources) == src] *= w
+    if config.balance_classes:
+        for c in range(len(classes)):
+            mask = y[train_idx] == c
+            total = weights[train_idx][mask].sum()
+            if total:
+                weights[train_idx[mask]] *= weights[train_idx].sum() / (len(classes) * total)
+    t1 = time.perf_counter()
+    if config.n_ensemble < 1:
+        raise BadInput(f"n_ensemble must be >= 1, got {config.n_ensemble}")
+    members, fit_info = [], {"members": []}
+    for k in range(config.n_ensemble):
+        member_config = replace(config, seed=config.seed + k)
+        member, info = fit_mlp(X[train_idx], y[train_idx], weights[train_idx], X[val_idx], y[val_idx], member_config, len(classes))
+        members.append(member)
+        fit_info["members"].append(info)
+    layers = merge_ensemble(members)
+    val_logits = forward(layers, X[val_idx])
+    temperature = fit_temperature(val_logits, y[val_idx])
+    fit_s = time.perf_counter() - t1
+    probs_raw, probs = softmax(val_logits), softmax(val_logits / temperature)
+    pred = [classes[i] for i in probs.argmax(axis=1)]
+    val_metrics = classification_metrics([classes[i] for i in y[val_idx]], pred, labels=classes)
+    val_metrics["ece_before_calibration"] = round(expected_calibration_error(probs_raw, y[val_idx]), 4)
+    val_metrics["ece_after_calibration"] = round(expected_calibration_error(probs, y[val_idx]), 4)
+    per_source = {}
+    val_sources = np.array(sources)[val_idx]
+    for src in sorted(set(val_sources)):
+        m = val_sources == src
+        per_source[src] = {"n": int(m.sum()), "accuracy": round(float((probs.argmax(1)[m] == y[val_idx][m]).mean()), 4)}
+    val_metrics["accuracy_by_source"] = per_source
+    counts: dict[str, dict[str, int]] = {}
+    for src, label in zip(sources, str_labels):
+        counts.setdefault(src, {}).setdefault(label, 0)
+        counts[src][label] += 1
+    card = {
+        "name": name, "task": task, "labels": classes,
+        "format": "modelbay.embedding-head/2", "embedder": config.embedder,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "data": {"n_records": len(records), "n_train": len(train_idx), "n_validation": len(val_idx),
+                 "sha256": data_hash(records), "counts_by_source": counts},
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
+        "training": {"temperature": round(temperature, 6), "embedding_seconds": round(embed_s, 1),
+                     "fit_seconds": round(fit_s, 1), **fit_info},
+        "metrics": {"validation": val_metrics},
+    }
+    card.update(card_extra or {})
+    write_head(out_dir, config, classes, layers, temperature, card)
+    return card
