@@ -14,12 +14,11 @@ import time
 import httpx
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-from _common import MODELBAY, Server, machine, median_time, save  # noqa: E402
+from _common import MODELBAY, Server, machine, median_time, save
 
 
 def main() -> None:
     from modelbay.core.registry import all_tasks
-    from modelbay.core.task import Task
 
     print(f"machine: {machine()}")
     bare = median_time([sys.executable, "-c", "pass"])

@@ -12,7 +12,7 @@ import resource
 import sys
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-from _common import machine, save  # noqa: E402
+from _common import machine, save
 
 
 def rss_mb() -> float:

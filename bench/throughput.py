@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-from _common import machine, save  # noqa: E402
+from _common import machine, save
 
 
 def measure(task, items, batch_size: int, seconds: float) -> tuple[float, float]:
@@ -37,8 +37,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", nargs="*", help="task names (default: all)")
     parser.add_argument("--seconds", type=float, default=8.0, help="minimum seconds per measurement")
+    parser.add_argument("--audio-dir", help="real speech (*.wav) for audio tasks instead of their synthetic examples;"
+                        " default: the LibriVox clips the speech tests fetch, if present")
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    from pathlib import Path
+
+    from modelbay.core.settings import get_settings
+
+    audio_dir = Path(args.audio_dir) if args.audio_dir else get_settings().home / "data" / "pocketsphinx-5.1.1-librivox"
+    audio_files = sorted(audio_dir.glob("*.wav"))
+    print(f"machine: {machine()}; audio: {len(audio_files)} files from {audio_dir}" if audio_files else f"machine: {machine()}")
     print(f"{'task':22s} {'model':24s} {'batch 1/s':>10s} {'batch 32/s':>11s} {'ratio':>6s}  audio RTF (b1, b32)")
     results = {"machine": machine(), "tasks": {}}
     for cls in all_tasks():
@@ -46,6 +54,9 @@ def main() -> None:
             continue
         task = load_task(cls.name)
         examples = [cls.coerce(e) for e in cls.examples()]
+        audio_field = next((f for f, kind in cls.media_fields.items() if kind == "audio"), None)
+        if audio_field and audio_files:
+            examples = [cls.coerce({audio_field: p.read_bytes()}) for p in audio_files]
         items = (examples * (32 // len(examples) + 1))[:32]
         task(items[:2])  # warm-up
         one, audio_one = measure(task, items, 1, args.seconds)

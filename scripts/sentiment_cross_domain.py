@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Leave-one-domain-out check of the default sentiment recipe on third-party data.
 
-    python scripts/sentiment_cross_domain.py     # ~3-5 min on 2 busy cores with the embeddings cached
+    python scripts/sentiment_cross_domain.py     # ~2.5 min on 2 busy cores with the embeddings cached
 
 For each held-out domain D, a head is trained exactly as the shipped
 ``sentiment-e5-mlp`` (same records, same HeadConfig read from its model card:

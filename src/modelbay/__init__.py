@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "pipeline", "list_tasks", "Pipeline"]
+__all__ = ["Pipeline", "__version__", "list_tasks", "pipeline"]
 
 
 def __getattr__(name: str):

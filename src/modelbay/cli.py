@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -132,10 +132,10 @@ def _parse_params(params: list[str]) -> dict:
 @app.command()
 def run(
     task: Annotated[str, typer.Argument(help="task name or alias, e.g. sentiment")],
-    inputs: Annotated[Optional[list[str]], typer.Argument(help="texts, or paths of images/audio")] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="JSONL file, one input per line")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="catalog model name")] = None,
-    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="input option key=value, e.g. top_k=3")] = None,
+    inputs: Annotated[list[str] | None, typer.Argument(help="texts, or paths of images/audio")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="JSONL file, one input per line")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="catalog model name")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="input option key=value, e.g. top_k=3")] = None,
     batch_size: Annotated[int, typer.Option(help="items per forward pass")] = 32,
     similarity: Annotated[bool, typer.Option("--similarity", help="print the pairwise similarity matrix (tasks that support it)")] = False,
     stream: Annotated[bool, typer.Option("--stream/--no-stream", help="print output as it is produced")] = True,
@@ -205,7 +205,7 @@ class _nullcontext:
 def evaluate(
     task: Annotated[str, typer.Argument(help="task name or alias, e.g. sentiment")],
     data: Annotated[Path, typer.Option("--data", "-d", help="labelled JSONL or CSV file")],
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="catalog model name")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="catalog model name")] = None,
     text_field: Annotated[str, typer.Option(help="column/field holding the input")] = "text",
     label_field: Annotated[str, typer.Option(help="column/field holding the label")] = "label",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
@@ -231,7 +231,7 @@ def evaluate(
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
-    preload: Annotated[Optional[list[str]], typer.Option(help="task[=model] to load at start-up")] = None,
+    preload: Annotated[list[str] | None, typer.Option(help="task[=model] to load at start-up")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Start the HTTP server (OpenAPI docs at /docs)."""

@@ -58,7 +58,7 @@ def test_embeddings_similarity_matrix():
 def test_help_does_not_import_torch():
     exe = Path(sys.executable).with_name("modelbay")
     code = ("import sys, runpy; sys.argv=['modelbay','--help']\n"
-            "try:\n    runpy.run_path(%r, run_name='__main__')\nexcept SystemExit: pass\n"
-            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')") % str(exe)
+            f"try:\n    runpy.run_path({str(exe)!r}, run_name='__main__')\nexcept SystemExit: pass\n"
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "Usage" in out and out.strip().endswith("NO-TORCH")

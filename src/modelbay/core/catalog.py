@@ -139,7 +139,7 @@ def _hub_dir(ref: str) -> Path | None:
     try:
         return Path(snapshot_download(repo, revision=revision or None, local_files_only=settings.offline,
                                       cache_dir=settings.hub_cache))
-    except Exception:
+    except Exception:  # noqa: BLE001 - any hub failure means "not available from this source"; resolve() explains
         return None
 
 

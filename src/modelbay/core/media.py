@@ -121,7 +121,7 @@ def _decode_with_soundfile(data: bytes):
     try:
         samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=False)
         return samples, rate
-    except Exception:  # libsndfile raises a variety of errors for formats it lacks
+    except Exception:  # noqa: BLE001 - libsndfile raises many error types for formats it lacks; PyAV tries next
         return None, None
 
 
@@ -147,5 +147,5 @@ def _decode_with_av(data: bytes, field: str):
         raise BadInput(f"{field}: the file has no audio stream") from None
     except BadInput:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever FFmpeg says, it is the client's file that is bad
         raise BadInput(f"{field}: cannot decode audio ({type(exc).__name__}: {exc})", hint="send WAV, FLAC, OGG or MP3") from None

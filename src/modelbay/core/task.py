@@ -115,7 +115,7 @@ class Task(Generic[In, Out]):
             raise BadInput(
                 f"{field}: expected a string or an object with field {cls.primary_field!r}, got {type(value).__name__}"
             )
-        for name, kind in cls.media_fields.items():
+        for name in cls.media_fields:
             v = data.get(name)
             if allow_paths and isinstance(v, (str, Path)):
                 p = Path(v).expanduser()

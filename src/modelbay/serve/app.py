@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import threading
-from typing import Any, Optional, Union
+from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
@@ -40,12 +40,12 @@ def _error(status: int, code: str, message: str, hint: str | None = None) -> JSO
 
 
 def _request_model(cls: type[Task]) -> type[BaseModel]:
-    item = Union[str, cls.Input] if cls.primary_field else cls.Input
+    item = str | cls.Input if cls.primary_field else cls.Input
     limits = get_settings().limits
     return create_model(
         f"{cls.__name__}Request",
-        inputs=(Union[list[item], item], Field(..., description=f"one item or a list of at most {limits.max_items}")),
-        model=(Optional[str], Field(None, description=f"catalog model name (default {cls.default_model})")),
+        inputs=(list[item] | item, Field(..., description=f"one item or a list of at most {limits.max_items}")),
+        model=(str | None, Field(None, description=f"catalog model name (default {cls.default_model})")),
         stream=(bool, Field(False, description="server-sent events of output pieces (single input; tasks that stream)")),
     )
 
@@ -185,7 +185,7 @@ def _stream_response(task: Task, slot, items: list, cls: type[Task]) -> Streamin
                         if cancelled.is_set():  # the client went away: stop generating, free the model
                             break
                         loop.call_soon_threadsafe(queue.put_nowait, ("piece", piece))
-            except Exception as exc:  # reported to the client as an event, not a dropped connection
+            except Exception as exc:  # noqa: BLE001 - reported to the client as an event, not a dropped connection
                 loop.call_soon_threadsafe(queue.put_nowait, ("error", str(exc)))
             finally:
                 close = getattr(pieces, "close", None)

@@ -45,7 +45,7 @@ def load_causal_lm(resolved: ResolvedModel, gguf_file: str, device: str = "cpu")
     if target.is_dir():
         try:
             return _load_dir(target, device)
-        except Exception as exc:  # a damaged copy is rebuilt, not a dead end
+        except Exception as exc:  # noqa: BLE001 - a damaged copy is rebuilt, not a dead end
             log.warning("converted copy %s does not load (%s); converting %s again", target, exc, gguf_file)
             shutil.rmtree(target, ignore_errors=True)
     model, tokenizer = _convert(resolved.path, gguf_file)

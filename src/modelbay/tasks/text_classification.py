@@ -161,7 +161,7 @@ def _vader_analyzer(factory):
 
 
 class VaderBackend:
-    labels = ["negative", "positive"]
+    labels = ("negative", "positive")
 
     def __init__(self, path, device: str = "cpu") -> None:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -177,7 +177,7 @@ class VaderBackend:
 
 
 class SnowNLPBackend:
-    labels = ["negative", "positive"]
+    labels = ("negative", "positive")
 
     def __init__(self, path, device: str = "cpu") -> None:
         from snownlp import SnowNLP
