@@ -4,8 +4,8 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Default models loaded before /readyz turns ready; the rest load on first use.
-PRELOAD ?= --preload sentiment --preload embeddings
+# Models loaded before /readyz turns ready (every task's default); others load on first use.
+PRELOAD ?= --preload all
 PYTEST_ARGS ?=
 
 .PHONY: install run test lint bench clean

@@ -231,7 +231,7 @@ def evaluate(
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
-    preload: Annotated[list[str] | None, typer.Option(help="task[=model] to load at start-up")] = None,
+    preload: Annotated[list[str] | None, typer.Option(help="task[=model] to load before /readyz is ready; 'all' loads every default model")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Start the HTTP server (OpenAPI docs at /docs)."""

@@ -109,3 +109,21 @@ def test_undecodable_media_is_a_4xx_and_the_server_keeps_serving(sentiment_app):
         response = sentiment_app.post(f"/v1/tasks/{cls.name}", json={"inputs": [{field: "%%%not-base64"}]})
         assert response.status_code == 422, (cls.name, response.text)
     assert sentiment_app.post("/v1/tasks/sentiment", json={"inputs": ["still here"], "model": "sentiment-vader"}).status_code == 200
+
+
+def test_preloaded_models_show_as_loaded_once_ready():
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from modelbay.serve.app import ServerConfig, create_app
+
+    config = ServerConfig(preload=["sentiment=sentiment-vader", "no-such-task"])
+    with TestClient(create_app(config)) as client:
+        deadline = time.monotonic() + 60
+        while client.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.get("/readyz").status_code == 200  # a bad preload entry is logged, not fatal
+        rows = {m["id"]: m for m in client.get("/v1/models").json()["data"]}
+        assert rows["sentiment-vader"]["loaded"] is True
+        assert rows["sentiment-snownlp"]["loaded"] is False

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, create_model
 from .. import __version__
 from ..core.errors import BadInput, ModelbayError, UnknownTask
 from ..core.inventory import models_table, tasks_table
-from ..core.registry import all_tasks, get_task
+from ..core.registry import all_tasks, get_task, task_names
 from ..core.settings import get_settings
 from ..core.task import Task
 from .limits import BodySizeLimit
@@ -29,7 +29,9 @@ log = logging.getLogger("modelbay.serve")
 class ServerConfig(BaseModel):
     """What the server loads at start-up; the rest is lazy."""
 
-    preload: list[str] = Field(default_factory=list, description="task or task=model entries to load at start-up")
+    preload: list[str] = Field(
+        default_factory=list, description="task or task=model entries to load at start-up; 'all' = every task's default"
+    )
 
 
 def _error(status: int, code: str, message: str, hint: str | None = None) -> JSONResponse:
@@ -60,7 +62,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     state = {"ready": not config.preload}
 
     async def preload() -> None:
-        for entry in config.preload:
+        entries = [n for e in config.preload for n in (task_names() if e == "all" else [e])]
+        for entry in entries:
             task, _, model = entry.partition("=")
             try:
                 await anyio.to_thread.run_sync(pool.get, task, model or None)
