@@ -23,14 +23,17 @@ def main() -> None:
     print(f"machine: {machine()}")
     bare = median_time([sys.executable, "-c", "pass"])
     torch_import = median_time([sys.executable, "-c", "import torch"])
+    import_s = median_time([sys.executable, "-c", "import modelbay"])
     help_s = median_time([MODELBAY, "--help"])
     print(f"python -c pass           {bare * 1000:7.0f} ms")
     print(f"python -c 'import torch' {torch_import * 1000:7.0f} ms   (baseline: a CLI that imports torch first)")
+    print(f"python -c 'import modelbay' {import_s * 1000:4.0f} ms")
     print(f"modelbay --help          {help_s * 1000:7.0f} ms   ratio vs import torch: {help_s / torch_import:.2f}x")
 
-    results = {"machine": machine(), "python_pass_s": bare, "import_torch_s": torch_import, "help_s": help_s}
-    server = Server("--preload", "sentiment", "--preload", "embeddings")
-    print(f"serve with default preloads (sentiment, embeddings): ready in {server.ready_s:.2f} s")
+    results = {"machine": machine(), "python_pass_s": bare, "import_torch_s": torch_import,
+               "import_modelbay_s": import_s, "help_s": help_s}
+    server = Server("--preload", "all")  # what `make run` does
+    print(f"serve --preload all (every default model, as `make run`): ready in {server.ready_s:.2f} s")
     results["ready_with_defaults_s"] = server.ready_s
     server.close()
 
