@@ -127,3 +127,11 @@ def test_preloaded_models_show_as_loaded_once_ready():
         rows = {m["id"]: m for m in client.get("/v1/models").json()["data"]}
         assert rows["sentiment-vader"]["loaded"] is True
         assert rows["sentiment-snownlp"]["loaded"] is False
+
+
+def test_a_plain_curl_body_without_json_content_type_is_read_as_json(sentiment_app):
+    # `curl -d '{...}'` sends application/x-www-form-urlencoded
+    response = sentiment_app.post("/v1/tasks/sentiment", content=b'{"inputs": ["I love it"], "model": "sentiment-vader"}',
+                                  headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200, response.text
+    assert response.json()["outputs"][0]["label"] == "positive"

@@ -62,5 +62,15 @@ def get_task(name: str) -> type[Task]:
     key = name.strip().lower().replace("_", "-")
     if key in _ALIASES:
         return _TASKS[_ALIASES[key]]
-    valid = ", ".join(sorted(_ALIASES))
-    raise UnknownTask(f"unknown task {name!r}; valid tasks: {valid}", hint="`modelbay tasks` lists them")
+    close = [alias for alias in sorted(_ALIASES) if _similar(key, alias)]
+    guess = f" did you mean {close[0]!r}?" if close else ""
+    raise UnknownTask(
+        f"unknown task {name!r};{guess} valid tasks: {', '.join(sorted(_TASKS))}",
+        hint="`modelbay tasks` (or GET /v1/tasks) lists them with their aliases",
+    )
+
+
+def _similar(a: str, b: str) -> bool:
+    import difflib
+
+    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.8

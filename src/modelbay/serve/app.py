@@ -20,6 +20,7 @@ from ..core.inventory import models_table, tasks_table
 from ..core.registry import all_tasks, get_task, task_names
 from ..core.settings import get_settings
 from ..core.task import Task
+from .content_type import JSONByDefault
 from .limits import BodySizeLimit
 from .pool import ModelPool
 
@@ -82,6 +83,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
 
     app = FastAPI(title="modelbay", version=__version__, lifespan=lifespan,
                   description="Pretrained AI capabilities over HTTP. Every task: POST /v1/tasks/{task}.")
+    app.add_middleware(JSONByDefault)
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().limits.max_body_bytes)
     app.state.pool = pool
 
