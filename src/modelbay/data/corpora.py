@@ -18,6 +18,7 @@ import json
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..core.errors import BadInput, ModelUnavailable
@@ -131,12 +132,11 @@ def vader_sentences(*, min_abs_valence: float = 0.5, sets: tuple[str, ...] | Non
     return records
 
 
-def load_jsonl(path: str | Path) -> list[dict]:
-    """Read one JSON object per line (blank lines skipped), with the line number in errors."""
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, object)`` for each JSON object line (blank lines skipped); errors name the line."""
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"no such file: {path}")
-    out = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -146,5 +146,9 @@ def load_jsonl(path: str | Path) -> list[dict]:
             raise BadInput(f"{path}:{n}: not valid JSON ({exc.msg})") from None
         if not isinstance(obj, dict):
             raise BadInput(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
-        out.append(obj)
-    return out
+        yield n, obj
+
+
+def load_jsonl(path: str | Path) -> list[dict]:
+    """Read one JSON object per line (blank lines skipped), with the line number in errors."""
+    return [obj for _, obj in iter_jsonl(path)]

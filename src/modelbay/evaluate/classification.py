@@ -8,7 +8,6 @@ per-class precision/recall/F1/support and the confusion matrix (scikit-learn).
 from __future__ import annotations
 
 import csv
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -28,16 +27,9 @@ def load_labelled(path: str | Path, text_field: str = "text", label_field: str =
     suffix = path.suffix.lower()
     rows: list[tuple[int, dict]] = []
     if suffix in (".jsonl", ".ndjson"):
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BadInput(f"{path}:{n}: not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise BadInput(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
-            rows.append((n, obj))
+        from ..data.corpora import iter_jsonl
+
+        rows = list(iter_jsonl(path))
     elif suffix in (".csv", ".tsv"):
         with open(path, encoding="utf-8", newline="") as fh:
             reader = csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")

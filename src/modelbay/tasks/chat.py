@@ -108,14 +108,7 @@ class Chat(Task[ChatInput, ChatOutput]):
 
     def setup(self, model, device="cpu") -> None:
         super().setup(model, device)
-        import torch
-
-        from ..core.settings import get_settings
-        from ._gguf_cache import load_causal_lm
-
-        threads = get_settings().num_threads
-        if threads:
-            torch.set_num_threads(threads)
+        from ._gguf_cache import load_causal_lm  # threads: MODELBAY_NUM_THREADS, applied by core.loading
         gguf_file = model.spec.options.get("gguf_file")
         if not gguf_file:
             raise ValueError(f"model {model.spec.name!r}: options.gguf_file is missing from its catalog spec")
