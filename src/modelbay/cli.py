@@ -229,18 +229,33 @@ def evaluate(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port")] = 8000,
+    host: Annotated[str | None, typer.Option(help="address to bind [default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="port [default: 8000]")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML file of server settings")] = None,
     preload: Annotated[list[str] | None, typer.Option(help="task[=model] to load before /readyz is ready; 'all' loads every default model")] = None,
+    max_batch_size: Annotated[int | None, typer.Option(help="most items in one forward pass [default: 32]")] = None,
+    max_wait_ms: Annotated[float | None, typer.Option(help="how long a request waits for others to batch with [default: 2]")] = None,
+    batching: Annotated[bool | None, typer.Option("--batching/--no-batching", help="dynamic batching across requests")] = None,
+    memory_budget_gb: Annotated[float | None, typer.Option(help="unload least-recently-used models above this RSS")] = None,
+    request_timeout_s: Annotated[float | None, typer.Option(help="504 for a request still unanswered after this")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
-    """Start the HTTP server (OpenAPI docs at /docs)."""
+    """Start the HTTP server (OpenAPI docs at /docs). Flags override --config, which environment variables override."""
     import uvicorn
 
-    from .serve.app import ServerConfig, create_app
+    from .serve.app import create_app
+    from .serve.config import ServerConfig
 
-    config = ServerConfig(preload=preload or [])
-    uvicorn.run(create_app(config), host=host, port=port, log_level=log_level)
+    batch = {k: v for k, v in {"max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "enabled": batching}.items()
+             if v is not None}
+    try:
+        settings = ServerConfig.load(config, host=host, port=port, preload=preload or None,
+                                     batching=batch or None, memory_budget_gb=memory_budget_gb,
+                                     request_timeout_s=request_timeout_s)
+    except ValueError as exc:
+        _fail(exc)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level,
+                timeout_graceful_shutdown=30)
 
 
 @app.command()

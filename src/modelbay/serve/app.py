@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import importlib
+import importlib.util
 import logging
-import threading
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -20,26 +21,24 @@ from ..core.inventory import models_table, tasks_table
 from ..core.registry import all_tasks, get_task, task_names
 from ..core.settings import get_settings
 from ..core.task import Task
+from .config import ServerConfig
 from .content_type import JSONByDefault
+from .context import ServerContext
 from .limits import BodySizeLimit
 from .pool import ModelPool
 
 log = logging.getLogger("modelbay.serve")
 
-
-class ServerConfig(BaseModel):
-    """What the server loads at start-up; the rest is lazy."""
-
-    preload: list[str] = Field(
-        default_factory=list, description="task or task=model entries to load at start-up; 'all' = every task's default"
-    )
+#: optional parts of the server, installed in this order when present: each module has install(app, ctx)
+EXTENSIONS = ("auth", "metrics", "openai")
 
 
-def _error(status: int, code: str, message: str, hint: str | None = None) -> JSONResponse:
+def error_response(status: int, code: str, message: str, hint: str | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     if hint:
         body["hint"] = hint
-    return JSONResponse({"error": body}, status_code=status)
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 def _request_model(cls: type[Task]) -> type[BaseModel]:
@@ -59,37 +58,39 @@ def _response_model(cls: type[Task]) -> type[BaseModel]:
 
 def create_app(config: ServerConfig | None = None) -> FastAPI:
     config = config or ServerConfig()
-    pool = ModelPool()
-    state = {"ready": not config.preload}
+    budget = int(config.memory_budget_gb * 1024**3) if config.memory_budget_gb else None
+    ctx = ServerContext(config, ModelPool(memory_budget_bytes=budget))
 
     async def preload() -> None:
         entries = [n for e in config.preload for n in (task_names() if e == "all" else [e])]
         for entry in entries:
             task, _, model = entry.partition("=")
             try:
-                await anyio.to_thread.run_sync(pool.get, task, model or None)
+                await ctx.load(task, model or None)
                 log.info("preloaded %s", entry)
             except ModelbayError as exc:
                 log.error("preloading %s failed: %s", entry, exc)
-        state["ready"] = True
-
-    from contextlib import asynccontextmanager
+        ctx.ready = True
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         loader = asyncio.create_task(preload())
         yield
         loader.cancel()
+        for batcher in ctx.batchers.values():
+            batcher.stop()
 
     app = FastAPI(title="modelbay", version=__version__, lifespan=lifespan,
                   description="Pretrained AI capabilities over HTTP. Every task: POST /v1/tasks/{task}.")
     app.add_middleware(JSONByDefault)
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().limits.max_body_bytes)
-    app.state.pool = pool
+    app.state.ctx = ctx
 
     @app.exception_handler(ModelbayError)
     async def _modelbay_error(_req: Request, exc: ModelbayError):
-        return _error(exc.status_code, exc.code, exc.message, exc.hint)
+        retry = getattr(exc, "retry_after_s", None)
+        return error_response(exc.status_code, exc.code, exc.message, exc.hint,
+                              headers={"Retry-After": str(retry)} if retry else None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_req: Request, exc: RequestValidationError):
@@ -97,7 +98,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         for err in exc.errors()[:5]:
             loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             problems.append(f"{loc or 'body'}: {err.get('msg')}")
-        return _error(422, "bad_input", "; ".join(problems) or "invalid request body")
+        return error_response(422, "bad_input", "; ".join(problems) or "invalid request body")
 
     @app.get("/healthz")
     async def healthz() -> dict:
@@ -105,8 +106,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
 
     @app.get("/readyz")
     async def readyz():
-        if not state["ready"]:
-            return _error(503, "not_ready", "models are still loading")
+        if not ctx.ready:
+            return error_response(503, "not_ready", "models are still loading", headers={"Retry-After": "2"})
         return {"status": "ready"}
 
     @app.get("/v1/tasks")
@@ -115,30 +116,34 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
 
     @app.get("/v1/models")
     async def list_models_route() -> dict:
-        loaded = {key[1]: slot for key, slot in pool.status().items()}
+        slots = ctx.pool.status()
         rows = await anyio.to_thread.run_sync(models_table)
         data = []
         for r in rows:
-            slot = loaded.get(r["name"])
+            mine = [s for (task, model), s in slots.items() if model == r["name"]]
             data.append({
                 "id": r["name"], "object": "model", "owned_by": "modelbay", **r,
-                "loaded": bool(slot and slot.task is not None),
-                "load_error": slot.error if slot else None,
+                "loaded": any(s.task is not None for s in mine),
+                "load_error": next((s.error for s in mine if s.error), None),
             })
         return {"object": "list", "data": data}
 
     for cls in all_tasks():
-        _add_task_route(app, pool, cls)
+        _add_task_route(app, ctx, cls)
 
     @app.post("/v1/tasks/{name}", include_in_schema=False)
     async def unknown_task(name: str):
         get_task(name)  # raises UnknownTask (404) listing valid tasks for a truly unknown name
         raise UnknownTask(f"task {name!r} has no route")
 
+    for name in EXTENSIONS:
+        module = f"{__package__}.{name}"
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module).install(app, ctx)
     return app
 
 
-def _add_task_route(app: FastAPI, pool: ModelPool, cls: type[Task]) -> None:
+def _add_task_route(app: FastAPI, ctx: ServerContext, cls: type[Task]) -> None:
     Request_ = _request_model(cls)
     Response_ = _response_model(cls)
     max_items = get_settings().limits.max_items
@@ -150,17 +155,15 @@ def _add_task_route(app: FastAPI, pool: ModelPool, cls: type[Task]) -> None:
         if len(values) > max_items:
             raise BadInput(f"inputs: {len(values)} items; the limit is {max_items} per request (MODELBAY_LIMIT_MAX_ITEMS)")
         items = [cls.coerce(v, allow_paths=False, field=f"inputs[{i}]") for i, v in enumerate(values)]
-        task, slot = await anyio.to_thread.run_sync(pool.get, cls.name, body.model)
-        model_name = task.model.spec.name
         if body.stream:
-            return _stream_response(task, slot, items, cls)
-
-        def run_batch():
-            with slot.lock:
-                return task(items)
-
-        outputs = await anyio.to_thread.run_sync(run_batch)
-        return {"task": cls.name, "model": model_name, "outputs": outputs}
+            if "stream" not in cls.capabilities:
+                raise BadInput(f"task {cls.name!r} does not stream; drop \"stream\": true")
+            if len(items) != 1:
+                raise BadInput("streaming takes exactly one input")
+            await ctx.load(cls.name, body.model)  # load errors are a 4xx/5xx, before the stream starts
+            return StreamingResponse(ctx.sse(cls.name, body.model, items[0]), media_type="text/event-stream")
+        task, outputs = await ctx.run(cls.name, body.model, items)
+        return {"task": cls.name, "model": task.model.spec.name, "outputs": outputs}
 
     endpoint.__annotations__["body"] = Request_  # a real class, not the postponed string annotation
     endpoint.__name__ = f"run_{cls.name.replace('-', '_')}"
@@ -171,43 +174,4 @@ def _add_task_route(app: FastAPI, pool: ModelPool, cls: type[Task]) -> None:
         )
 
 
-def _stream_response(task: Task, slot, items: list, cls: type[Task]) -> StreamingResponse:
-    if "stream" not in cls.capabilities:
-        raise BadInput(f"task {cls.name!r} does not stream; drop \"stream\": true")
-    if len(items) != 1:
-        raise BadInput("streaming takes exactly one input")
-
-    async def events():
-        queue: asyncio.Queue = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-        cancelled = threading.Event()
-
-        def produce():
-            pieces = task.stream(items[0])
-            try:
-                with slot.lock:
-                    for piece in pieces:
-                        if cancelled.is_set():  # the client went away: stop generating, free the model
-                            break
-                        loop.call_soon_threadsafe(queue.put_nowait, ("piece", piece))
-            except Exception as exc:  # noqa: BLE001 - reported to the client as an event, not a dropped connection
-                loop.call_soon_threadsafe(queue.put_nowait, ("error", str(exc)))
-            finally:
-                close = getattr(pieces, "close", None)
-                if close is not None:
-                    close()
-                loop.call_soon_threadsafe(queue.put_nowait, ("done", None))
-
-        worker = loop.run_in_executor(None, produce)
-        try:
-            while True:
-                kind, value = await queue.get()
-                if kind == "done":
-                    break
-                yield f"data: {json.dumps({kind: value}, ensure_ascii=False)}\n\n"
-            yield "data: [DONE]\n\n"
-            await worker
-        finally:
-            cancelled.set()  # on a disconnect the worker sees this after its current token and stops
-
-    return StreamingResponse(events(), media_type="text/event-stream")
+__all__ = ["ServerConfig", "create_app", "error_response"]

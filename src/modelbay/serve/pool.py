@@ -1,7 +1,10 @@
-"""Loaded models: lazy loading, one lock per model, load errors kept and reported."""
+"""Loaded models: lazy loading, one lock per model, load errors kept and reported,
+least-recently-used idle models unloaded when the process is over its memory budget."""
 
 from __future__ import annotations
 
+import gc
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -11,6 +14,8 @@ from ..core.loading import load_task
 from ..core.registry import get_task
 from ..core.task import Task
 
+log = logging.getLogger("modelbay.serve")
+
 
 @dataclass
 class Slot:
@@ -19,17 +24,30 @@ class Slot:
     loaded_at: float | None = None
     load_s: float | None = None
     last_used: float = 0.0
+    unloads: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)  # serialises forward passes on this model
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process (Linux /proc; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            import os
+
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class ModelPool:
     """Holds set-up tasks keyed by (task, model). Thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory_budget_bytes: int | None = None) -> None:
         self._slots: dict[tuple[str, str], Slot] = {}
         self._guard = threading.Lock()
+        self.memory_budget_bytes = memory_budget_bytes
 
-    def _slot(self, key: tuple[str, str]) -> Slot:
+    def slot(self, key: tuple[str, str]) -> Slot:
         with self._guard:
             return self._slots.setdefault(key, Slot())
 
@@ -40,7 +58,8 @@ class ModelPool:
     def get(self, task: str, model: str | None = None) -> tuple[Task, Slot]:
         """Return the loaded task, loading it on first use. Raises ModelUnavailable on failure."""
         key = self.key(task, model)
-        slot = self._slot(key)
+        slot = self.slot(key)
+        loaded = False
         if slot.task is None:
             with slot.lock:
                 if slot.task is None:
@@ -50,15 +69,62 @@ class ModelPool:
                     except ModelbayError as exc:
                         slot.error = str(exc)
                         raise
-                    except Exception as exc:  # a broken model must not take the server down
+                    except Exception as exc:
                         slot.error = f"{type(exc).__name__}: {exc}"
                         raise ModelUnavailable(f"loading {key[1]!r} for {key[0]!r} failed: {slot.error}") from exc
                     slot.error = None
                     slot.loaded_at = time.time()
                     slot.load_s = time.perf_counter() - start
+                    loaded = True
         slot.last_used = time.time()
-        return slot.task, slot
+        task_obj = slot.task
+        if loaded:
+            self.enforce_budget(keep=key)
+        return task_obj, slot
+
+    def touch(self, task: Task) -> None:
+        self.slot((task.name, task.model.spec.name)).last_used = time.time()
+
+    def unload(self, key: tuple[str, str]) -> bool:
+        """Drop a loaded model if no forward pass is running on it. Returns whether it was unloaded."""
+        slot = self.slot(key)
+        if slot.task is None or not slot.lock.acquire(blocking=False):
+            return False
+        try:
+            slot.task = None
+            slot.unloads += 1
+        finally:
+            slot.lock.release()
+        gc.collect()
+        _trim_heap()
+        return True
+
+    def enforce_budget(self, keep: tuple[str, str] | None = None) -> list[tuple[str, str]]:
+        """Unload least-recently-used idle models while over the memory budget; returns what was unloaded."""
+        unloaded: list[tuple[str, str]] = []
+        if not self.memory_budget_bytes:
+            return unloaded
+        candidates = sorted(
+            ((k, s) for k, s in self.status().items() if s.task is not None and k != keep), key=lambda ks: ks[1].last_used
+        )
+        for key, _slot in candidates:
+            if rss_bytes() <= self.memory_budget_bytes:
+                break
+            if self.unload(key):
+                log.info("unloaded %s=%s: over the memory budget", *key)
+                unloaded.append(key)
+        return unloaded
 
     def status(self) -> dict[tuple[str, str], Slot]:
         with self._guard:
             return dict(self._slots)
+
+
+def _trim_heap() -> None:
+    """Give freed memory back to the OS (glibc keeps it otherwise, and RSS would not drop)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

@@ -1,0 +1,154 @@
+"""Dynamic batching: concurrent requests for one model share forward passes.
+
+A batcher owns one loaded task. Requests put their items on its queue; one worker
+takes everything already waiting (up to ``max_batch_size`` items), waits at most
+``max_wait_ms`` for more only while the batch is not full, runs one forward pass in
+a thread, and hands each request its own slice of the outputs. A lone caller
+therefore pays at most ``max_wait_ms``; under load, requests that arrive while a
+pass runs form the next batch.
+
+If a batch fails, its requests are retried one by one, so a bad item fails only
+its own request. The queue is bounded: past ``max_queue`` waiting items a request
+is refused with 503 and ``Retry-After`` instead of growing memory and latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.errors import ModelbayError
+from ..core.task import Task
+from .config import BatchingConfig
+
+
+class ServerBusy(ModelbayError):
+    status_code = 503
+    code = "server_busy"
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message, hint=f"retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+@dataclass
+class _Pending:
+    items: list
+    future: asyncio.Future
+    enqueued: float = field(default_factory=time.perf_counter)
+
+
+#: called after every forward pass with (task, model, batch_items, seconds)
+BatchListener = Callable[[str, str, int, float], None]
+
+
+class Batcher:
+    def __init__(self, task: Task, config: BatchingConfig, lock: threading.Lock,
+                 listeners: list[BatchListener] | None = None) -> None:
+        self.task = task
+        self.config = config
+        self.lock = lock  # the model's lock: streams and batches never run a model at once
+        self.listeners = listeners if listeners is not None else []
+        self.max_batch = config.max_batch_size if (config.enabled and task.batchable) else 1
+        self._queue: deque[_Pending] = deque()
+        self._queued_items = 0
+        self._wakeup: asyncio.Event | None = None
+        self._worker: asyncio.Task | None = None
+        self.recent_batch_sizes: deque[int] = deque(maxlen=1000)
+        self.busy = False
+
+    @property
+    def queued_items(self) -> int:
+        return self._queued_items
+
+    async def submit(self, items: list) -> list:
+        """Run ``items`` (one request) through the model, batched with whatever else is waiting."""
+        if self._queued_items + len(items) > self.config.max_queue:
+            raise ServerBusy(f"model {self.task.model.spec.name!r} has {self._queued_items} items waiting; "
+                             f"the queue holds {self.config.max_queue}")
+        loop = asyncio.get_running_loop()
+        if self._worker is None or self._worker.done():
+            self._wakeup = asyncio.Event()
+            self._worker = loop.create_task(self._run())
+        pending = _Pending(items, loop.create_future())
+        self._queue.append(pending)
+        self._queued_items += len(items)
+        self._wakeup.set()
+        return await pending.future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch = await self._collect()
+                if batch:
+                    await self._execute(batch)
+
+    async def _collect(self) -> list[_Pending]:
+        batch: list[_Pending] = []
+        size = 0
+        deadline = time.perf_counter() + self.config.max_wait_ms / 1000
+        while True:
+            while self._queue and (not batch or size + len(self._queue[0].items) <= self.max_batch):
+                pending = self._queue.popleft()
+                self._queued_items -= len(pending.items)
+                if pending.future.done():  # the caller timed out or went away
+                    continue
+                batch.append(pending)
+                size += len(pending.items)
+            remaining = deadline - time.perf_counter()
+            if size >= self.max_batch or remaining <= 0 or self._queue or not batch:
+                return batch
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), remaining)
+            except TimeoutError:
+                return batch
+
+    async def _execute(self, batch: list[_Pending]) -> None:
+        items = [item for pending in batch for item in pending.items]
+        self.busy = True
+        try:
+            outputs = await asyncio.to_thread(self._forward, items)
+        except Exception as exc:  # noqa: BLE001 - handed to the request that caused it
+            if len(batch) == 1:
+                if not batch[0].future.done():
+                    batch[0].future.set_exception(exc)
+                return
+            for pending in batch:  # find the culprit: the others still get their answers
+                await self._execute([pending])
+            return
+        finally:
+            self.busy = False
+        start = 0
+        for pending in batch:
+            part = outputs[start : start + len(pending.items)]
+            start += len(pending.items)
+            if not pending.future.done():
+                pending.future.set_result(part)
+
+    def _forward(self, items: list) -> list:
+        started = time.perf_counter()
+        with self.lock:
+            outputs = self.task(items)
+        elapsed = time.perf_counter() - started
+        self.recent_batch_sizes.append(len(items))
+        spec = self.task.model.spec
+        for listener in self.listeners:
+            listener(self.task.name, spec.name, len(items), elapsed)
+        return outputs
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+
+    def stats(self) -> dict[str, Any]:
+        sizes = list(self.recent_batch_sizes)
+        return {"queued_items": self._queued_items, "max_batch_size": self.max_batch,
+                "batches": len(sizes), "mean_batch_size": round(sum(sizes) / len(sizes), 2) if sizes else None}

@@ -1,0 +1,119 @@
+"""Typed server configuration: a YAML file, ``MODELBAY_SERVE_*`` environment variables, CLI flags.
+
+Precedence, highest first: CLI flags, environment, the YAML file (``--config``), defaults.
+Nested fields use ``__`` in environment variables, e.g.
+``MODELBAY_SERVE_BATCHING__MAX_WAIT_MS=2``.
+
+>>> ServerConfig(preload=["sentiment"]).batching.max_batch_size
+32
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class BatchingConfig(BaseModel):
+    """Dynamic batching of concurrent requests for one loaded model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="merge concurrent requests into one forward pass")
+    max_batch_size: int = Field(32, ge=1, le=1024, description="most items in one forward pass")
+    max_wait_ms: float = Field(
+        2.0, ge=0, le=1000, description="how long a lone request waits for company; 0 = never wait"
+    )
+    max_queue: int = Field(1024, ge=1, description="items waiting per model before requests get 503 + Retry-After")
+
+
+class AuthConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    required: bool | None = Field(
+        None, description="require an API key; default: required unless the server binds to loopback only"
+    )
+    keys_db: Path | None = Field(None, description="SQLite file of hashed API keys (default: <MODELBAY_HOME>/keys.db)")
+    rate_limit_per_minute: int | None = Field(None, ge=1, description="requests per key per minute (None: no limit)")
+
+
+class ServerConfig(BaseSettings):
+    """Everything `modelbay serve` can be told. See docs/serving.md."""
+
+    model_config = SettingsConfigDict(env_prefix="MODELBAY_SERVE_", env_nested_delimiter="__", extra="forbid")
+
+    host: str = Field("127.0.0.1", description="address to bind")
+    port: int = Field(8000, ge=0, le=65535)
+    preload: list[str] = Field(
+        default_factory=list, description="task or task=model entries to load at start-up; 'all' = every task's default"
+    )
+    batching: BatchingConfig = Field(default_factory=BatchingConfig)
+    batching_overrides: dict[str, BatchingConfig] = Field(
+        default_factory=dict, description="per 'task' or 'task=model' batching settings"
+    )
+    request_timeout_s: float = Field(120.0, gt=0, description="a request still unanswered after this gets 504")
+    memory_budget_gb: float | None = Field(
+        None, gt=0, description="unload least-recently-used idle models when the process uses more than this"
+    )
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    access_log_json: bool = Field(True, description="one JSON line per request on stderr, with its request id")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        # CLI flags arrive as init kwargs and win; the YAML file is passed as init kwargs below them (from_file)
+        return (init_settings, env_settings)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, **overrides: Any) -> ServerConfig:
+        """Read ``path`` (YAML), then environment variables, then ``overrides`` (CLI flags; None = not given)."""
+        import yaml
+
+        data: dict[str, Any] = {}
+        if path is not None:
+            p = Path(path)
+            if not p.is_file():
+                raise ValueError(f"config file not found: {p}")
+            try:
+                data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as exc:
+                raise ValueError(f"{p}: not valid YAML ({exc})") from None
+            if not isinstance(data, dict):
+                raise ValueError(f"{p}: expected a mapping of settings at the top level")
+        env_only = cls.model_validate({})  # environment over defaults
+        env_set = env_only.model_dump(exclude_defaults=True)
+        merged = _deep_merge(data, env_set)
+        merged = _deep_merge(merged, {k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(merged)
+
+    def batching_for(self, task: str, model: str) -> BatchingConfig:
+        return self.batching_overrides.get(f"{task}={model}") or self.batching_overrides.get(task) or self.batching
+
+    @property
+    def loopback_only(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def auth_required(self) -> bool:
+        return self.auth.required if self.auth.required is not None else not self.loopback_only
+
+
+def _deep_merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+__all__ = ["AuthConfig", "BatchingConfig", "PydanticBaseSettingsSource", "ServerConfig"]

@@ -1,0 +1,114 @@
+"""What every route shares: the config, the model pool, one batcher per loaded model.
+
+Routes (the generic task routes and protocol adapters like the OpenAI-compatible
+ones) run models only through :meth:`ServerContext.run` and
+:meth:`ServerContext.stream`, so batching, queue limits, timeouts and model
+lifecycle apply to all of them alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+
+from ..core.errors import BadInput, ModelbayError
+from ..core.task import Task
+from .batching import Batcher, BatchListener
+from .config import ServerConfig
+from .pool import ModelPool
+
+
+class RequestTimeout(ModelbayError):
+    status_code = 504
+    code = "timeout"
+
+
+class ServerContext:
+    def __init__(self, config: ServerConfig, pool: ModelPool | None = None) -> None:
+        self.config = config
+        self.pool = pool or ModelPool()
+        self.batchers: dict[tuple[str, str], Batcher] = {}
+        self.batch_listeners: list[BatchListener] = []
+        self.ready = not config.preload
+
+    async def load(self, task: str, model: str | None = None) -> Task:
+        loaded, _ = await anyio.to_thread.run_sync(self.pool.get, task, model)
+        return loaded
+
+    def _batcher(self, task: Task) -> Batcher:
+        key = (task.name, task.model.spec.name)
+        batcher = self.batchers.get(key)
+        if batcher is None or batcher.task is not task:  # (re)loaded model: a fresh batcher
+            slot = self.pool.slot(key)
+            batcher = Batcher(task, self.config.batching_for(*key), slot.lock, self.batch_listeners)
+            self.batchers[key] = batcher
+        return batcher
+
+    async def run(self, task: str, model: str | None, items: list) -> tuple[Task, list]:
+        """Run validated items through the (batched) model; returns the task and its outputs."""
+        loaded = await self.load(task, model)
+        batcher = self._batcher(loaded)
+        try:
+            outputs = await asyncio.wait_for(batcher.submit(items), self.config.request_timeout_s)
+        except TimeoutError:
+            raise RequestTimeout(
+                f"no answer within {self.config.request_timeout_s:g} s",
+                hint="send fewer items per request, or raise request_timeout_s",
+            ) from None
+        self.pool.touch(loaded)
+        return loaded, outputs
+
+    async def stream(self, task: str, model: str | None, item: Any) -> AsyncIterator[str]:
+        """Yield the pieces of one streamed output; generation stops when the consumer stops."""
+        loaded = await self.load(task, model)
+        if "stream" not in type(loaded).capabilities:
+            raise BadInput(f"task {loaded.name!r} does not stream; drop \"stream\": true")
+        lock = self.pool.slot((loaded.name, loaded.model.spec.name)).lock
+        queue: asyncio.Queue = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        cancelled = threading.Event()
+
+        def produce() -> None:
+            pieces = loaded.stream(item)
+            try:
+                with lock:
+                    for piece in pieces:
+                        if cancelled.is_set():  # the client went away: stop generating, free the model
+                            break
+                        loop.call_soon_threadsafe(queue.put_nowait, ("piece", piece))
+            except Exception as exc:  # noqa: BLE001 - reported to the consumer, not a dropped connection
+                loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+            finally:
+                close = getattr(pieces, "close", None)
+                if close is not None:
+                    close()
+                loop.call_soon_threadsafe(queue.put_nowait, ("done", None))
+
+        worker = loop.run_in_executor(None, produce)
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "done":
+                    break
+                if kind == "error":
+                    raise value
+                yield value
+            await worker
+        finally:
+            cancelled.set()  # on a disconnect the worker sees this after its current piece and stops
+
+    async def sse(self, task: str, model: str | None, item: Any) -> AsyncIterator[str]:
+        """Server-sent events of :meth:`stream`: ``data: {"piece": ...}`` lines, then ``data: [DONE]``."""
+        try:
+            async for piece in self.stream(task, model, item):
+                yield f"data: {json.dumps({'piece': piece}, ensure_ascii=False)}\n\n"
+        except ModelbayError as exc:
+            yield f"data: {json.dumps({'error': exc.to_dict()}, ensure_ascii=False)}\n\n"
+        except Exception as exc:  # noqa: BLE001 - the response has started; the error travels as an event
+            yield f"data: {json.dumps({'error': {'code': 'internal_error', 'message': str(exc)}})}\n\n"
+        yield "data: [DONE]\n\n"
