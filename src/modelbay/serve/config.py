@@ -26,7 +26,9 @@ class BatchingConfig(BaseModel):
     enabled: bool = Field(True, description="merge concurrent requests into one forward pass")
     max_batch_size: int = Field(32, ge=1, le=1024, description="most items in one forward pass")
     max_wait_ms: float = Field(
-        2.0, ge=0, le=1000, description="how long a lone request waits for company; 0 = never wait"
+        0.0, ge=0, le=1000,
+        description="how long a batch that is not full waits for more requests; 0 = take what is queued (requests"
+        " arriving during a forward pass still form the next batch, and a lone caller never waits)",
     )
     max_queue: int = Field(1024, ge=1, description="items waiting per model before requests get 503 + Retry-After")
 
