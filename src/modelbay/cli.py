@@ -255,7 +255,7 @@ def serve(
     except ValueError as exc:
         _fail(exc)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level,
-                timeout_graceful_shutdown=30)
+                timeout_graceful_shutdown=30, access_log=not settings.access_log_json)
 
 
 @app.command()

@@ -54,3 +54,13 @@ def test_a_load_failure_is_recorded_and_does_not_affect_other_models(fresh_setti
     assert pool.status()[("sentiment", "broken")].error
     task, _ = pool.get("sentiment", "sentiment-vader")
     assert task([task.coerce("great")])[0].label == "positive"
+
+
+def test_unknown_model_names_leave_no_record_behind():
+    from modelbay.core.errors import ModelNotFound
+
+    pool = ModelPool()
+    for i in range(20):
+        with pytest.raises(ModelNotFound):
+            pool.get("sentiment", f"made-up-{i}")
+    assert pool.status() == {}

@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ..core.errors import ModelbayError, ModelUnavailable
+from ..core.errors import ModelbayError, ModelNotFound, ModelUnavailable
 from ..core.loading import load_task
 from ..core.registry import get_task
 from ..core.task import Task
@@ -66,6 +66,10 @@ class ModelPool:
                     start = time.perf_counter()
                     try:
                         slot.task = load_task(*key)
+                    except ModelNotFound:
+                        with self._guard:  # a name outside the catalog: keep no record, or clients could grow it
+                            self._slots.pop(key, None)
+                        raise
                     except ModelbayError as exc:
                         slot.error = str(exc)
                         raise
