@@ -11,9 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .cli_keys import keys_app
+
 app = typer.Typer(help="modelbay: pretrained AI capabilities, offline first.", no_args_is_help=True, add_completion=False)
 models_app = typer.Typer(help="The model catalog.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
+app.add_typer(keys_app, name="keys", help="API keys for the server: create, list, revoke.")
 # Piped output is not squeezed into 80 columns: wide tables stay one row per item.
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
@@ -240,7 +243,7 @@ def serve(
     request_timeout_s: Annotated[float | None, typer.Option(help="504 for a request still unanswered after this")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
-    """Start the HTTP server (OpenAPI docs at /docs). Flags override --config, which environment variables override."""
+    """Start the HTTP server (OpenAPI docs at /docs). Flags override MODELBAY_SERVE_* variables, which override --config."""
     import uvicorn
 
     from .serve.app import create_app
