@@ -1,52 +1,9 @@
-"""Start the real `modelbay serve` as a subprocess and talk to it over HTTP."""
-
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
+"""Start the real `modelbay serve` as a subprocess and talk to it over HTTP (fixture: conftest.py)."""
 
 import httpx
 import pytest
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server():
-    port = _free_port()
-    exe = Path(sys.executable).with_name("modelbay")
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--preload", "sentiment", "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "MODELBAY_OFFLINE": "1"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    ready = False
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                ready = True
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    if not ready:
-        proc.kill()
-        pytest.fail(f"server did not become ready:\n{proc.stdout.read()[-3000:]}")
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def test_sentiment_over_http(server):

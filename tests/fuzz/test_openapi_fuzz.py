@@ -10,10 +10,10 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, settings
 
-from modelbay.serve.app import create_app  # noqa: E402
-from modelbay.serve.config import ServerConfig  # noqa: E402
+from modelbay.serve.app import create_app
+from modelbay.serve.config import ServerConfig
 
 app = create_app(ServerConfig())
 schema = (

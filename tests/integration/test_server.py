@@ -135,3 +135,24 @@ def test_a_plain_curl_body_without_json_content_type_is_read_as_json(sentiment_a
                                   headers={"content-type": "application/x-www-form-urlencoded"})
     assert response.status_code == 200, response.text
     assert response.json()["outputs"][0]["label"] == "positive"
+
+
+def test_a_chunked_body_over_the_limit_gets_413_too(monkeypatch):
+    """No Content-Length: the limit trips while reading, and the answer is still 413, not a parse error."""
+    from fastapi.testclient import TestClient
+
+    from modelbay.core.settings import get_settings
+    from modelbay.serve.app import create_app
+
+    monkeypatch.setenv("MODELBAY_LIMIT_MAX_BODY_BYTES", "1000")
+    get_settings.cache_clear()
+    try:
+        with TestClient(create_app()) as client:
+            def chunks():
+                for _ in range(20):
+                    yield b'{"inputs": ["' + b"a" * 100 + b'"]}'
+            response = client.post("/v1/tasks/sentiment", content=chunks(), headers={"content-type": "application/json"})
+            assert response.status_code == 413, response.text
+            assert client.get("/healthz").status_code == 200
+    finally:
+        get_settings.cache_clear()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import json
 import importlib.util
+import json
 import logging
 from contextlib import asynccontextmanager
 from typing import Any
@@ -123,7 +123,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         for r in rows:
             mine = [s for (task, model), s in slots.items() if model == r["name"]]
             data.append({
-                "id": r["name"], "object": "model", "owned_by": "modelbay", **r,
+                "id": r["name"], "object": "model", "created": 0, "owned_by": "modelbay", **r,  # created: unknown
                 "loaded": any(s.task is not None for s in mine),
                 "load_error": next((s.error for s in mine if s.error), None),
             })

@@ -63,8 +63,12 @@ class ServerContext:
         self.pool.touch(loaded)
         return loaded, outputs
 
-    async def stream(self, task: str, model: str | None, item: Any) -> AsyncIterator[str]:
-        """Yield the pieces of one streamed output; generation stops when the consumer stops."""
+    async def stream(self, task: str, model: str | None, item: Any, *, method: str = "stream") -> AsyncIterator[Any]:
+        """Yield the pieces of one streamed output; generation stops when the consumer stops.
+
+        ``method`` names the task's generator to run: protocol adapters use chat's ``"generate"``,
+        whose last value carries the finish reason and usage.
+        """
         loaded = await self.load(task, model)
         if "stream" not in type(loaded).capabilities:
             raise BadInput(f"task {loaded.name!r} does not stream; drop \"stream\": true")
@@ -74,7 +78,7 @@ class ServerContext:
         cancelled = threading.Event()
 
         def produce() -> None:
-            pieces = loaded.stream(item)
+            pieces = getattr(loaded, method)(item)
             try:
                 with lock:
                     for piece in pieces:

@@ -18,6 +18,7 @@ class BodySizeLimit:
             return await self._reject(send)
         seen = 0
         too_big = False
+        started = False
 
         async def counting_receive():
             nonlocal seen, too_big
@@ -29,9 +30,21 @@ class BodySizeLimit:
                     raise _TooLarge
             return message
 
+        async def guarded_send(message):
+            # once the body is over the limit, whatever the app answers (a body parser turns the
+            # interruption into a 400) is replaced by our 413
+            nonlocal started
+            if too_big:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
         try:
-            await self.app(scope, counting_receive, send)
+            await self.app(scope, counting_receive, guarded_send)
         except _TooLarge:
+            pass
+        if too_big and not started:
             await self._reject(send)
 
     async def _reject(self, send) -> None:

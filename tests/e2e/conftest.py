@@ -1,0 +1,68 @@
+"""Start the real `modelbay serve` as a subprocess, for tests that talk to it over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(*preload: str, ready_timeout_s: float = 300) -> Iterator[str]:
+    """`modelbay serve` on a free loopback port with ``preload`` loaded; yields its base URL."""
+    port = _free_port()
+    exe = Path(sys.executable).with_name("modelbay")
+    flags = [arg for task in preload for arg in ("--preload", task)]
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), *flags, "--log-level", "warning"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "MODELBAY_OFFLINE": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + ready_timeout_s
+    ready = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                ready = True
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    if not ready:
+        proc.kill()
+        pytest.fail(f"server did not become ready:\n{proc.stdout.read()[-3000:]}")
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """A server with the sentiment model preloaded."""
+    with running_server("sentiment") as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def start_server():
+    """``running_server`` for tests that need other models preloaded: ``with start_server("chat") as base: ...``."""
+    return running_server
