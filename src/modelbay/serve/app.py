@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import importlib.util
 import json
 import logging
 from contextlib import asynccontextmanager
@@ -30,7 +29,7 @@ from .pool import ModelPool
 
 log = logging.getLogger("modelbay.serve")
 
-#: optional parts of the server, installed in this order when present: each module has install(app, ctx)
+#: parts of the server with an install(app, ctx); the order is the middleware order (last added = outermost)
 EXTENSIONS = ("auth", "metrics", "openai")
 
 
@@ -138,9 +137,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         raise UnknownTask(f"task {name!r} has no route")
 
     for name in EXTENSIONS:
-        module = f"{__package__}.{name}"
-        if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module).install(app, ctx)
+        importlib.import_module(f"{__package__}.{name}").install(app, ctx)
     return app
 
 
