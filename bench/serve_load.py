@@ -89,13 +89,36 @@ def in_process_ceiling(task: str, seconds: float) -> float:
     return done / (time.perf_counter() - begin)
 
 
+def server_overhead(seconds: float) -> dict:
+    """p50 of a no-op task through modelbay's full stack vs a bare FastAPI endpoint, one caller."""
+    out = {}
+    noop = str(Path(__file__).with_name("noop_server.py"))
+    for name, extra in (("plain FastAPI", ["--plain"]), ("modelbay", [])):
+        port = free_port()
+        proc = start([sys.executable, noop, str(port), *extra], port)
+        try:
+            out[name] = asyncio.run(load(f"http://127.0.0.1:{port}/v1/tasks/noop", 1, seconds))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        print(f"no-op task, 1 caller, {name:14s}: p50 {out[name]['p50_ms']:.2f} ms  p99 {out[name]['p99_ms']:.2f} ms")
+    print(f"server overhead (modelbay - plain, p50): {out['modelbay']['p50_ms'] - out['plain FastAPI']['p50_ms']:+.2f} ms")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 8, 32])
     parser.add_argument("--tasks", nargs="*", default=["embeddings", "sentiment"])
+    parser.add_argument("--noop-only", action="store_true", help="only the server-overhead measurement")
     args = parser.parse_args()
     print(f"machine: {machine()}; {args.seconds:g} s per cell")
+    results: dict = {"machine": machine(), "seconds": args.seconds, "servers": {}, "ceiling_rps": {}}
+    results["noop"] = server_overhead(args.seconds)
+    if args.noop_only:
+        save("serve_load_noop", results)
+        return
     servers = {
         "plain FastAPI": lambda port: [sys.executable, str(Path(__file__).with_name("plain_server.py")), str(port)],
         "modelbay, batching off": lambda port: [MODELBAY, "serve", "--port", str(port), "--no-batching",
@@ -103,7 +126,6 @@ def main() -> None:
         "modelbay, batching on": lambda port: [MODELBAY, "serve", "--port", str(port),
                                                "--preload", "embeddings", "--preload", "sentiment", "--log-level", "warning"],
     }
-    results: dict = {"machine": machine(), "seconds": args.seconds, "servers": {}, "ceiling_rps": {}}
     for name, cmd in servers.items():
         port = free_port()
         proc = start(cmd(port), port)
