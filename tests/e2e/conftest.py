@@ -22,14 +22,18 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_server(*preload: str, ready_timeout_s: float = 300) -> Iterator[str]:
+def running_server(*preload: str, ready_timeout_s: float = 300, env: dict[str, str] | None = None) -> Iterator[str]:
     """`modelbay serve` on a free loopback port with ``preload`` loaded; yields its base URL."""
+    import tempfile
+
     port = _free_port()
     exe = Path(sys.executable).with_name("modelbay")
     flags = [arg for task in preload for arg in ("--preload", task)]
+    # the server's output (JSON access log included) goes to a file: an unread pipe would fill up and block it
+    log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
         [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), *flags, "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "MODELBAY_OFFLINE": "1"},
+        stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, "MODELBAY_OFFLINE": "1", **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + ready_timeout_s
@@ -44,7 +48,8 @@ def running_server(*preload: str, ready_timeout_s: float = 300) -> Iterator[str]
         time.sleep(0.3)
     if not ready:
         proc.kill()
-        pytest.fail(f"server did not become ready:\n{proc.stdout.read()[-3000:]}")
+        log.seek(0)
+        pytest.fail(f"server did not become ready:\n{log.read()[-3000:]}")
     try:
         yield base
     finally:
@@ -53,6 +58,7 @@ def running_server(*preload: str, ready_timeout_s: float = 300) -> Iterator[str]
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 @pytest.fixture(scope="module")
