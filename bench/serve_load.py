@@ -4,10 +4,19 @@ For each server and each task (embeddings with MiniLM, sentiment), closed-loop
 clients at concurrency 1, 8 and 32 each send one-text requests for ``--seconds``;
 we report requests/s and p50/p99 latency, the ratio to the plain baseline, and
 the same model's in-process batch-32 throughput (the practical ceiling).
-The load generator is a separate process on the same 2 cores (it costs some CPU).
 
-    python bench/serve_load.py --seconds 30          # the issue's setting
-    python bench/serve_load.py --seconds 10          # quicker
+The load generator shares the machine's cores with the server. By default it is
+``wrk`` (C, one thread: ``wrk -t1 -c{C} -d{S}s --latency -s bench/post.lua URL``),
+which takes far less CPU than the Python client (httpx, asyncio; ``--client python``).
+The CPU the generator used is printed per cell.
+
+``--with-infinity`` adds Infinity (michaelfeil/infinity, 0.0.78) serving the same
+MiniLM weights for the embeddings cells, from its own venv ``bench/.venv-infinity``
+(created on first use: it needs transformers < 5, modelbay does not).
+
+    python bench/serve_load.py --seconds 30 --with-infinity   # the issue's setting
+    python bench/serve_load.py --seconds 10                   # quicker
+    python bench/serve_load.py --client python                # the earlier Python load generator
 """
 
 from __future__ import annotations
@@ -15,6 +24,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import re
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,6 +39,11 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import MODELBAY, free_port, machine, save
 
+BENCH = Path(__file__).resolve().parent
+POST_LUA = BENCH / "post.lua"
+INFINITY_VENV = BENCH / ".venv-infinity"
+INFINITY_PINS = ["infinity-emb[server]==0.0.78", "transformers<5", "torch==2.13.0"]
+
 SENTENCES = [
     "my card was charged twice for the same order", "the parcel arrived two days late and the box was crushed",
     "thanks, the support agent fixed my login problem quickly", "how do I change the delivery address?",
@@ -34,22 +52,31 @@ SENTENCES = [
 ]
 
 
-def start(cmd: list[str], port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start(cmd: list[str], port: int, ready_path: str = "/readyz", env: dict | None = None,
+          log: Path | None = None) -> subprocess.Popen:
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+                            env={**os.environ, **(env or {})})
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=1).status_code == 200:
                 return proc
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            raise RuntimeError(f"{cmd} exited")
+            raise RuntimeError(f"{cmd} exited" + (f"; see {log}" if log else ""))
         time.sleep(0.2)
     raise RuntimeError(f"{cmd} not ready")
 
 
-async def load(url: str, concurrency: int, seconds: float) -> dict:
+def body_for(text: str, model: str | None) -> dict:
+    """modelbay's body, or the OpenAI-style one (Infinity's /embeddings) when a model name is given."""
+    return {"input": [text], "model": model} if model else {"inputs": [text]}
+
+
+async def load(url: str, concurrency: int, seconds: float, model: str | None = None) -> dict:
+    """The Python load generator: closed-loop httpx clients in this process."""
     latencies: list[float] = []
     errors = 0
     stop_at = time.perf_counter() + seconds
@@ -58,7 +85,7 @@ async def load(url: str, concurrency: int, seconds: float) -> dict:
         nonlocal errors
         n = i
         while time.perf_counter() < stop_at:
-            body = {"inputs": [SENTENCES[n % len(SENTENCES)] + f" #{n}"]}
+            body = body_for(SENTENCES[n % len(SENTENCES)] + f" #{n}", model)
             n += concurrency
             t = time.perf_counter()
             r = await http.post(url, json=body)
@@ -68,13 +95,69 @@ async def load(url: str, concurrency: int, seconds: float) -> dict:
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(timeout=120, limits=limits) as http:
-        await http.post(url, json={"inputs": ["warm up"]})
-        begin = time.perf_counter()
+        await http.post(url, json=body_for("warm up", model))
+        begin, cpu0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(client(i, http) for i in range(concurrency)))
-        elapsed = time.perf_counter() - begin
+        elapsed, cpu = time.perf_counter() - begin, time.process_time() - cpu0
     latencies.sort()
     return {"rps": len(latencies) / elapsed, "p50_ms": 1000 * statistics.median(latencies),
-            "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], "errors": errors}
+            "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], "errors": errors,
+            "client_cpu": cpu / elapsed}
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)([a-z]+)", value).groups()
+    return float(number) * _UNITS[unit]
+
+
+def parse_wrk(text: str) -> dict:
+    """Requests/s, p50, p99 and errors from `wrk --latency` output."""
+    rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M).group(1))
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
+    errors = 0
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", text):
+        errors += int(m.group(1))
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text):
+        errors += sum(int(g) for g in m.groups())
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "errors": errors}
+
+
+def load_wrk(url: str, concurrency: int, seconds: float, model: str | None = None) -> dict:
+    """wrk with one thread (as little generator CPU as possible), varying text per request (bench/post.lua)."""
+    httpx.post(url, json=body_for("warm up", model), timeout=120).raise_for_status()
+    cmd = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "120s", "--latency",
+           "-s", str(POST_LUA), url]
+    if model:
+        cmd += ["--", "openai", model]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    begin = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - begin
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {**parse_wrk(proc.stdout), "client_cpu": cpu / elapsed}
+
+
+def run_cell(client: str, url: str, concurrency: int, seconds: float, model: str | None = None) -> dict:
+    if client == "wrk":
+        return load_wrk(url, concurrency, seconds, model)
+    return asyncio.run(load(url, concurrency, seconds, model))
+
+
+def ensure_infinity() -> Path:
+    """bench/.venv-infinity with Infinity 0.0.78 (CPU torch 2.13.0 first, so pip keeps that build)."""
+    exe = INFINITY_VENV / "bin" / "infinity_emb"
+    if not exe.exists():
+        print(f"creating {INFINITY_VENV} (Infinity {INFINITY_PINS[0]}) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(INFINITY_VENV)], check=True)
+        pip = [str(INFINITY_VENV / "bin" / "python"), "-m", "pip", "install", "-q"]
+        subprocess.run([*pip, "torch==2.13.0"], check=True)
+        subprocess.run([*pip, *INFINITY_PINS], check=True)
+    return exe
 
 
 def in_process_ceiling(task: str, seconds: float) -> float:
@@ -89,7 +172,7 @@ def in_process_ceiling(task: str, seconds: float) -> float:
     return done / (time.perf_counter() - begin)
 
 
-def server_overhead(seconds: float) -> dict:
+def server_overhead(seconds: float, client: str) -> dict:
     """p50 of a no-op task through modelbay's full stack vs a bare FastAPI endpoint, one caller."""
     out = {}
     noop = str(Path(__file__).with_name("noop_server.py"))
@@ -97,7 +180,7 @@ def server_overhead(seconds: float) -> dict:
         port = free_port()
         proc = start([sys.executable, noop, str(port), *extra], port)
         try:
-            out[name] = asyncio.run(load(f"http://127.0.0.1:{port}/v1/tasks/noop", 1, seconds))
+            out[name] = run_cell(client, f"http://127.0.0.1:{port}/v1/tasks/noop", 1, seconds)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -111,45 +194,87 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 8, 32])
     parser.add_argument("--tasks", nargs="*", default=["embeddings", "sentiment"])
+    parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
+                        help="load generator (default: wrk when installed, else the Python httpx client)")
+    parser.add_argument("--with-infinity", action="store_true",
+                        help="also load Infinity 0.0.78 with the same MiniLM weights (embeddings; own venv)")
     parser.add_argument("--noop-only", action="store_true", help="only the server-overhead measurement")
     args = parser.parse_args()
-    print(f"machine: {machine()}; {args.seconds:g} s per cell")
-    results: dict = {"machine": machine(), "seconds": args.seconds, "servers": {}, "ceiling_rps": {}}
-    results["noop"] = server_overhead(args.seconds)
+    load1, load5, load15 = os.getloadavg()
+    generator = ("wrk, 1 thread (-t1, to take as little of the 2 cores as possible)" if args.client == "wrk"
+                 else "Python (httpx, asyncio), in the benchmark's own process")
+    print(f"machine: {machine()}; {args.seconds:g} s per cell; load generator: {generator}; "
+          f"load average at start {load1:.2f} {load5:.2f} {load15:.2f}")
+    results: dict = {"machine": machine(), "seconds": args.seconds, "client": args.client,
+                     "loadavg_at_start": [load1, load5, load15], "servers": {}, "ceiling_rps": {}}
+    results["noop"] = server_overhead(args.seconds, args.client)
     if args.noop_only:
-        save("serve_load_noop", results)
+        save("serve_load_noop" if args.client == "python" else f"serve_load_noop_{args.client}", results)
         return
-    servers = {
-        "plain FastAPI": lambda port: [sys.executable, str(Path(__file__).with_name("plain_server.py")), str(port)],
-        "modelbay, batching off": lambda port: [MODELBAY, "serve", "--port", str(port), "--no-batching",
-                                                "--preload", "embeddings", "--preload", "sentiment", "--log-level", "warning"],
-        "modelbay, batching on": lambda port: [MODELBAY, "serve", "--port", str(port),
-                                               "--preload", "embeddings", "--preload", "sentiment", "--log-level", "warning"],
+    # name -> (command, tasks, ready path, route, OpenAI model name, extra env)
+    servers: dict = {
+        "plain FastAPI": (lambda port: [sys.executable, str(BENCH / "plain_server.py"), str(port)],
+                          args.tasks, "/readyz", "/v1/tasks/{task}", None, None),
+        "modelbay, batching off": (lambda port: [MODELBAY, "serve", "--port", str(port), "--no-batching",
+                                                 "--preload", "embeddings", "--preload", "sentiment",
+                                                 "--log-level", "warning"],
+                                   args.tasks, "/readyz", "/v1/tasks/{task}", None, None),
+        "modelbay, batching on": (lambda port: [MODELBAY, "serve", "--port", str(port),
+                                                "--preload", "embeddings", "--preload", "sentiment",
+                                                "--log-level", "warning"],
+                                  args.tasks, "/readyz", "/v1/tasks/{task}", None, None),
     }
-    for name, cmd in servers.items():
-        port = free_port()
-        proc = start(cmd(port), port)
+    if args.with_infinity and "embeddings" in args.tasks:
+        from modelbay.core.catalog import resolve
+
+        model_dir = str(resolve("all-minilm-l6-v2").path)
         try:
-            for task in args.tasks:
+            exe = ensure_infinity()
+        except subprocess.CalledProcessError as exc:
+            print(f"Infinity could not be installed ({exc}); skipping it", flush=True)
+        else:
+            servers["Infinity 0.0.78"] = (
+                lambda port: [str(exe), "v2", "--model-id", model_dir, "--served-model-name", "minilm",
+                              "--port", str(port), "--host", "127.0.0.1"],
+                ["embeddings"], "/health", "/embeddings", "minilm",
+                {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "INFINITY_ANONYMOUS_USAGE_STATS": "0",
+                 "DO_NOT_TRACK": "1"})
+    for name, (cmd, tasks, ready, route, model, env) in servers.items():
+        port = free_port()
+        log = BENCH / "results" / "infinity.log" if model else None
+        if log:
+            log.parent.mkdir(exist_ok=True)
+        try:
+            proc = start(cmd(port), port, ready, env, log)
+        except RuntimeError as exc:
+            print(f"{name}: could not start ({exc}); skipping it", flush=True)
+            continue
+        try:
+            for task in tasks:
                 for c in args.concurrency:
-                    r = asyncio.run(load(f"http://127.0.0.1:{port}/v1/tasks/{task}", c, args.seconds))
+                    url = f"http://127.0.0.1:{port}" + route.format(task=task)
+                    r = run_cell(args.client, url, c, args.seconds, model)
                     results["servers"].setdefault(name, {}).setdefault(task, {})[c] = r
                     print(f"{name:24s} {task:11s} c={c:<3d} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms"
-                          f"  p99 {r['p99_ms']:7.1f} ms  errors {r['errors']}", flush=True)
+                          f"  p99 {r['p99_ms']:7.1f} ms  errors {r['errors']}"
+                          f"  (generator CPU {r['client_cpu']:.0%} of a core)", flush=True)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     for task in args.tasks:
         results["ceiling_rps"][task] = in_process_ceiling(task, min(args.seconds, 10))
-    print("\nratios (modelbay batching on vs plain FastAPI; vs in-process batch-32 ceiling):")
-    for task in args.tasks:
-        plain, on = results["servers"]["plain FastAPI"][task], results["servers"]["modelbay, batching on"][task]
-        ceiling = results["ceiling_rps"][task]
-        for c in args.concurrency:
-            print(f"  {task:11s} c={c:<3d} throughput {on[c]['rps'] / plain[c]['rps']:5.2f}x plain, "
-                  f"{on[c]['rps'] / ceiling:5.0%} of ceiling ({ceiling:.0f}/s); "
-                  f"p50 {on[c]['p50_ms'] / plain[c]['p50_ms'] - 1:+.0%} vs plain")
-    save("serve_load", json.loads(json.dumps(results)))
+    print("\nratios vs plain FastAPI and vs the in-process batch-32 ceiling:")
+    for name in ("modelbay, batching on", "Infinity 0.0.78"):
+        for task in args.tasks:
+            if task not in results["servers"].get(name, {}):
+                continue
+            plain, srv = results["servers"]["plain FastAPI"][task], results["servers"][name][task]
+            ceiling = results["ceiling_rps"][task]
+            for c in args.concurrency:
+                print(f"  {name:22s} {task:11s} c={c:<3d} throughput {srv[c]['rps'] / plain[c]['rps']:5.2f}x plain, "
+                      f"{srv[c]['rps'] / ceiling:5.0%} of ceiling ({ceiling:.0f}/s); "
+                      f"p50 {srv[c]['p50_ms'] / plain[c]['p50_ms'] - 1:+.0%} vs plain")
+    save("serve_load" if args.client == "python" else f"serve_load_{args.client}", json.loads(json.dumps(results)))
 
 
 if __name__ == "__main__":
