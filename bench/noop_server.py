@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 import uvicorn
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from modelbay.core.catalog import ResolvedModel, list_models
 from modelbay.core.registry import register
@@ -50,17 +50,17 @@ def modelbay_app():
     return app
 
 
+class PlainBody(BaseModel):  # module level: a class inside the function would not resolve as an annotation
+    inputs: list[str]
+
+
 def plain_app():
     from fastapi import FastAPI
-    from pydantic import BaseModel
 
     app = FastAPI()
 
-    class Body(BaseModel):
-        inputs: list[str]
-
     @app.post("/v1/tasks/noop")
-    async def noop(body: Body):
+    async def noop(body: PlainBody):
         return {"outputs": [{"text": t} for t in body.inputs]}
 
     @app.get("/readyz")

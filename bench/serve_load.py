@@ -42,7 +42,7 @@ from _common import MODELBAY, free_port, machine, save
 BENCH = Path(__file__).resolve().parent
 POST_LUA = BENCH / "post.lua"
 INFINITY_VENV = BENCH / ".venv-infinity"
-INFINITY_PINS = ["infinity-emb[server]==0.0.78", "transformers<5", "torch==2.13.0"]
+INFINITY_PINS = ["infinity-emb[server,torch]==0.0.78", "transformers<5", "torch==2.13.0"]
 
 SENTENCES = [
     "my card was charged twice for the same order", "the parcel arrived two days late and the box was crushed",
@@ -115,9 +115,9 @@ def _ms(value: str) -> float:
 
 def parse_wrk(text: str) -> dict:
     """Requests/s, p50, p99 and errors from `wrk --latency` output."""
-    rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M).group(1))
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
+    rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", text, re.MULTILINE).group(1))
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", text, re.MULTILINE).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", text, re.MULTILINE).group(1))
     errors = 0
     if m := re.search(r"Non-2xx or 3xx responses: (\d+)", text):
         errors += int(m.group(1))
@@ -175,16 +175,16 @@ def in_process_ceiling(task: str, seconds: float) -> float:
 def server_overhead(seconds: float, client: str) -> dict:
     """p50 of a no-op task through modelbay's full stack vs a bare FastAPI endpoint, one caller."""
     out = {}
-    noop = str(Path(__file__).with_name("noop_server.py"))
     for name, extra in (("plain FastAPI", ["--plain"]), ("modelbay", [])):
         port = free_port()
-        proc = start([sys.executable, noop, str(port), *extra], port)
+        proc = start([sys.executable, str(BENCH / "noop_server.py"), str(port), *extra], port)
         try:
             out[name] = run_cell(client, f"http://127.0.0.1:{port}/v1/tasks/noop", 1, seconds)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-        print(f"no-op task, 1 caller, {name:14s}: p50 {out[name]['p50_ms']:.2f} ms  p99 {out[name]['p99_ms']:.2f} ms")
+        print(f"no-op task, 1 caller, {name:14s}: p50 {out[name]['p50_ms']:.2f} ms  p99 {out[name]['p99_ms']:.2f} ms"
+              f"  errors {out[name]['errors']}")
     print(f"server overhead (modelbay - plain, p50): {out['modelbay']['p50_ms'] - out['plain FastAPI']['p50_ms']:+.2f} ms")
     return out
 
@@ -235,7 +235,7 @@ def main() -> None:
         else:
             servers["Infinity 0.0.78"] = (
                 lambda port: [str(exe), "v2", "--model-id", model_dir, "--served-model-name", "minilm",
-                              "--port", str(port), "--host", "127.0.0.1"],
+                              "--port", str(port), "--host", "127.0.0.1", "--log-level", "warning"],
                 ["embeddings"], "/health", "/embeddings", "minilm",
                 {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "INFINITY_ANONYMOUS_USAGE_STATS": "0",
                  "DO_NOT_TRACK": "1"})
