@@ -30,7 +30,7 @@ def running_server(*preload: str, ready_timeout_s: float = 300, env: dict[str, s
     exe = Path(sys.executable).with_name("modelbay")
     flags = [arg for task in preload for arg in ("--preload", task)]
     # the server's output (JSON access log included) goes to a file: an unread pipe would fill up and block it
-    log = tempfile.TemporaryFile(mode="w+")
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server; closed in finally
     proc = subprocess.Popen(
         [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), *flags, "--log-level", "warning"],
         stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, "MODELBAY_OFFLINE": "1", **(env or {})},
