@@ -81,6 +81,61 @@ def models(
         _models_table(check, as_json)
 
 
+@models_app.command("list")
+def models_list(
+    trained: Annotated[bool, typer.Option("--trained", help="only models trained here, every version")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The catalog (like `modelbay models`), or with --trained every trained version."""
+    if not trained:
+        _models_table(False, as_json)
+        return
+    from .core.store import ArtifactStore
+
+    rows = [{"model": a.ref, "task": a.task, "promoted": a.promoted, "created": a.created,
+             "metrics": a.card.get("metrics", {}).get("validation", {})} for a in ArtifactStore().list()]
+    if as_json:
+        return _print_json(rows)
+    table = _table("model", "task", "promoted", "created", "val. accuracy", "val. macro-F1")
+    import datetime as dt
+
+    for r in rows:
+        m = r["metrics"]
+        table.add_row(r["model"], r["task"], "yes" if r["promoted"] else "", dt.datetime.fromtimestamp(r["created"]).isoformat(" ", "seconds"),
+                      str(m.get("accuracy", "-")), str(m.get("macro_f1", "-")))
+    console.print(table)
+
+
+@models_app.command("show")
+def models_show(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")]) -> None:
+    """Everything known about one model: its spec, and for a trained model its model card."""
+    from .core.catalog import get_spec
+    from .core.errors import ModelbayError
+    from .core.store import ArtifactStore
+
+    try:
+        spec = get_spec(ref)
+    except ModelbayError as exc:
+        _fail(exc)
+    out = {"spec": spec.model_dump(mode="json")}
+    if spec.sources and spec.sources[0].startswith("artifact:"):
+        out["card"] = ArtifactStore().get(spec.sources[0].removeprefix("artifact:")).card
+    _print_json(out)
+
+
+@models_app.command("promote")
+def models_promote(ref: Annotated[str, typer.Argument(help="NAME@VERSION to make the default for NAME")]) -> None:
+    """Make NAME resolve to this version (for `modelbay run NAME` and the server)."""
+    from .core.errors import ModelbayError
+    from .core.store import ArtifactStore
+
+    try:
+        artifact = ArtifactStore().promote(ref)
+    except ModelbayError as exc:
+        _fail(exc)
+    console.print(f"{artifact.name} now resolves to {artifact.ref}")
+
+
 @models_app.command("verify")
 def models_verify(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """Check the sha256 of every installed model's files; exit 1 on any mismatch."""
@@ -151,6 +206,7 @@ def run(
     from .core.errors import ModelbayError
 
     try:
+        task, model = _task_and_model(task, model)
         pipe = Pipeline(task, model=model)
         extra = _parse_params(param or [])
         raw = _read_inputs(inputs or [], file)
@@ -189,6 +245,23 @@ def run(
         console.print(f"[bold]{label}[/]\n  {summary}" if label else summary, highlight=False)
 
 
+def _task_and_model(task: str, model: str | None) -> tuple[str, str | None]:
+    """`modelbay run support-intent "…"`: a model name (a trained one, say) stands for its task with that model."""
+    from .core.catalog import get_spec
+    from .core.errors import ModelNotFound, UnknownTask
+    from .core.registry import get_task
+
+    try:
+        get_task(task)
+        return task, model
+    except UnknownTask as unknown:
+        try:
+            spec = get_spec(task)
+        except ModelNotFound:
+            raise unknown from None  # its message (the valid tasks) is the more useful one
+        return spec.task, model or spec.name
+
+
 def _print_matrix(labels: list, matrix: list[list[float]]) -> None:
     table = Table("", *[str(i) for i in range(len(matrix))])
     for i, row in enumerate(matrix):
@@ -202,6 +275,42 @@ class _nullcontext:
 
     def __exit__(self, *exc):
         return False
+
+
+@app.command()
+def train(
+    task: Annotated[str, typer.Argument(help="task to train, e.g. text-classification")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="labelled training data (CSV or JSONL)")],
+    name: Annotated[str, typer.Option("--name", "-n", help="name of the trained model, e.g. support-intent")],
+    text_col: Annotated[str, typer.Option(help="column/field holding the input")] = "text",
+    label_col: Annotated[str, typer.Option(help="column/field holding the label")] = "label",
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="training option key=value, e.g. max_epochs=30")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the model card as JSON")] = False,
+) -> None:
+    """Train a model on your data; it is saved as NAME@<next version> and runs like any catalog model."""
+    from .core.errors import ModelbayError
+    from .core.registry import get_task
+    from .core.store import ArtifactStore
+
+    try:
+        cls = get_task(task)
+        if "train" not in cls.capabilities:
+            raise typer.BadParameter(f"task {cls.name!r} cannot be trained yet", param_hint="TASK")
+        if not data.is_file():
+            raise typer.BadParameter(f"no such file: {data}", param_hint="--data")
+        options = {"text_col": text_col, "label_col": label_col, **_parse_params(param or [])}
+        store = ArtifactStore()
+        with store.new_version(name, cls.name) as staging:
+            card = cls.fit(data, staging, options, progress=sys.stderr.isatty())
+    except (ModelbayError, ValueError) as exc:
+        _fail(exc)
+    artifact = store.list(name)[-1]
+    if as_json:
+        return _print_json({"model": artifact.ref, "promoted": artifact.promoted, "card": card})
+    val = card.get("metrics", {}).get("validation", {})
+    console.print(f"saved [bold]{artifact.ref}[/]{' (promoted)' if artifact.promoted else ''}: validation accuracy "
+                  f"{val.get('accuracy', '-')}, macro-F1 {val.get('macro_f1', '-')}")
+    console.print(f"run it:  modelbay run {artifact.name} \"your text\"")
 
 
 @app.command("eval")

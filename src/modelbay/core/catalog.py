@@ -102,14 +102,48 @@ def _load_specs_from(dirs: tuple[Path, ...]) -> dict[str, ModelSpec]:
     return specs
 
 
-def list_models(task: str | None = None) -> list[ModelSpec]:
-    return [s for s in _load_specs().values() if task is None or s.task == task]
+def list_models(task: str | None = None, *, trained: bool = True) -> list[ModelSpec]:
+    """Catalog specs, then trained models (the promoted version of each name) from the artifact store."""
+    specs = list(_load_specs().values())
+    if trained:
+        specs += [spec for spec in _trained_specs() if spec.name not in {s.name for s in specs}]
+    return [s for s in specs if task is None or s.task == task]
+
+
+def spec_from_artifact(artifact) -> ModelSpec:
+    """A trained model as a catalog spec: its card says what it is; its files are the version's directory."""
+    card = artifact.card
+    size = sum(p.stat().st_size for p in artifact.path.rglob("*") if p.is_file()) / 1e6 if artifact.path.is_dir() else 0
+    return ModelSpec(
+        name=artifact.name if artifact.promoted else artifact.ref, task=artifact.task,
+        languages=card.get("languages") or ["multilingual"], sources=[f"artifact:{artifact.ref}"],
+        license=card.get("license", "trained on your data"), origin=f"trained by modelbay ({artifact.ref})",
+        size_mb=round(size, 2), install=f"modelbay train {artifact.task} … --name {artifact.name}",
+        description=card.get("description", ""), options=card.get("options", {}),
+        metrics=card.get("metrics", {}),
+    )
+
+
+def _trained_specs() -> list[ModelSpec]:
+    from .store import ArtifactStore
+
+    try:
+        return [spec_from_artifact(a) for a in ArtifactStore().list() if a.promoted]
+    except (OSError, ValueError):  # an unreadable store must not hide the built-in catalog
+        return []
 
 
 def get_spec(name: str) -> ModelSpec:
+    """A catalog model by name, or a trained one by ``name`` (its promoted version) or ``name@version``."""
     specs = _load_specs()
     if name in specs:
         return specs[name]
+    from .store import ArtifactStore
+
+    try:
+        return spec_from_artifact(ArtifactStore().get(name))
+    except ModelNotFound:
+        pass
     raise ModelNotFound(f"no model named {name!r} in the catalog; known: {', '.join(sorted(specs))}", hint="`modelbay models`")
 
 
@@ -144,14 +178,13 @@ def _hub_dir(ref: str) -> Path | None:
 
 
 def _artifact_dir(ref: str) -> Path | None:
-    name, _, version = ref.partition("@")
-    root = get_settings().home / "artifacts" / name
-    if version:
-        candidate = root / version
-    else:
-        versions = sorted((p for p in root.glob("*") if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
-        candidate = versions[-1] if versions else root / "missing"
-    return candidate if candidate.is_dir() else None
+    from .store import ArtifactStore
+
+    try:
+        path = ArtifactStore().get(ref).path  # only versions in the index count: a stray directory is not one
+    except ModelNotFound:
+        return None
+    return path if path.is_dir() else None
 
 
 _RESOLVERS = {

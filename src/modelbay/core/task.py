@@ -84,6 +84,15 @@ class Task(Generic[In, Out]):
     def postprocess(self, raw: Any, items: list[In]) -> list[Out]:
         return raw
 
+    @classmethod
+    def fit(cls, data: Path, out_dir: Path, options: dict[str, Any], progress: bool = False) -> dict[str, Any]:
+        """Train a model for this task on ``data`` and write it into ``out_dir`` (tasks with "train").
+
+        Returns the model card (also written as ``out_dir/model_card.json``) with at least ``task``,
+        ``options`` (the catalog options that load it, e.g. its backend) and ``metrics``.
+        """
+        raise BadInput(f"task {cls.name!r} cannot be trained yet", hint="`modelbay tasks` shows which tasks support train")
+
     def stream(self, item: In) -> Iterator[str]:
         """Yield output pieces as they are produced (tasks with the "stream" capability)."""
         raise BadInput(f"task {self.name!r} does not stream", hint="call it without streaming")

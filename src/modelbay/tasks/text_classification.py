@@ -12,10 +12,12 @@ Model kinds (``options.backend`` in the catalog spec):
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
 
+from ..core.errors import BadInput
 from ..core.registry import register
 from ..core.task import Task, TaskInput, TaskOutput
 
@@ -49,8 +51,6 @@ class EmbeddingHead:
     EXTRA_FEATURES: ClassVar[dict[str, int]] = {"vader": 4}
 
     def __init__(self, path, device: str = "cpu") -> None:
-        from pathlib import Path
-
         import numpy as np
 
         from ..core.errors import ModelUnavailable
@@ -204,8 +204,35 @@ class TextClassification(Task[TextInput, ClassificationOutput]):
     default_model = "sentiment-e5-mlp"
     primary_field = "text"
     example_inputs = ("great service, thank you!", "太差了，再也不买了", "The delivery was late and the box was broken")
-    capabilities: ClassVar[frozenset[str]] = frozenset({"run"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "train"})
     accepts_models_of: ClassVar[tuple[str, ...]] = ("sentiment", "text-classification")
+
+    @classmethod
+    def fit(cls, data, out_dir, options, progress=False):
+        """A fast head on frozen multilingual sentence embeddings (``modelbay.train.embedding_head``).
+
+        ``options``: ``text_col``/``label_col`` (columns of the CSV/JSONL file) and any
+        ``HeadConfig`` field (``embedder``, ``hidden_sizes``, ``max_epochs``, ``seed``, …).
+        """
+        from dataclasses import fields
+
+        from ..evaluate.classification import load_labelled
+        from ..train.embedding_head import HeadConfig, train_embedding_head
+
+        options = dict(options)
+        records = load_labelled(data, options.pop("text_col", "text"), options.pop("label_col", "label"))
+        known = {f.name for f in fields(HeadConfig)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise BadInput(f"unknown training option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        for key in ("hidden_sizes", "extra_features"):
+            if key in options and not isinstance(options[key], (list, tuple)):
+                options[key] = [options[key]]
+            if key in options:
+                options[key] = tuple(options[key])
+        return train_embedding_head(records, out_dir, HeadConfig(**options), name=Path(data).stem, task=cls.name,
+                                    progress=progress, card_extra={"options": {"backend": "embedding-head"},
+                                                                   "data_file": str(data)})
 
     def setup(self, model, device="cpu") -> None:
         super().setup(model, device)

@@ -1,0 +1,83 @@
+"""Train a text classifier from the CLI; it runs by name, and the server answers the same as `run`."""
+
+import csv
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from modelbay.cli import app
+
+ROWS = {
+    "billing": ["my card was charged twice", "I was billed two times this month", "refund the double charge",
+                "why is there an extra fee on my invoice", "the payment went through twice", "you overcharged me"],
+    "delivery": ["my parcel has not arrived", "where is my package", "the delivery is three days late",
+                 "the courier never showed up", "my order is stuck in transit", "the box arrived damaged"],
+    "login": ["I cannot log in", "password reset email never arrives", "my account is locked",
+              "two factor code does not work", "I forgot my password", "cannot sign in after the update"],
+}
+
+
+@pytest.fixture
+def tickets(tmp_path):
+    path = tmp_path / "tickets.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["message", "intent"])
+        for label, texts in ROWS.items():
+            for text in texts:
+                writer.writerow([text, label])
+                writer.writerow([text.upper(), label])
+    return path
+
+
+def test_train_run_promote_and_serve(fresh_settings, tickets):
+    runner = CliRunner()
+    args = ["train", "text-classification", "--data", str(tickets), "--name", "support-intent",
+            "--text-col", "message", "--label-col", "intent", "--param", "max_epochs=40", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    trained = json.loads(result.output)
+    assert trained["model"] == "support-intent@1" and trained["promoted"] is True
+    assert set(trained["card"]["labels"]) == set(ROWS)
+
+    texts = ["the payment was taken twice", "my package is late", "I can't sign in to my account"]
+    result = runner.invoke(app, ["run", "support-intent", "--json", *texts])
+    assert result.exit_code == 0, result.output
+    by_cli = json.loads(result.output)
+    assert [o["label"] for o in by_cli] == ["billing", "delivery", "login"]
+
+    result = runner.invoke(app, ["train", "text-classification", "--data", str(tickets), "--name", "support-intent",
+                                 "--text-col", "message", "--label-col", "intent", "--param", "seed=3"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["models", "promote", "support-intent@2"]).exit_code == 0
+    listing = json.loads(runner.invoke(app, ["models", "list", "--trained", "--json"]).output)
+    assert [(r["model"], r["promoted"]) for r in listing] == [("support-intent@1", False), ("support-intent@2", True)]
+
+    from fastapi.testclient import TestClient
+
+    from modelbay.serve.app import create_app
+
+    result = runner.invoke(app, ["run", "support-intent@1", "--json", *texts])
+    by_cli_v1 = json.loads(result.output)
+    with TestClient(create_app()) as client:
+        response = client.post("/v1/tasks/text-classification", json={"inputs": texts, "model": "support-intent@1"})
+        assert response.status_code == 200, response.text
+        assert response.json()["outputs"] == by_cli_v1  # the server answers exactly what `modelbay run` does
+        models = {m["id"] for m in client.get("/v1/models").json()["data"]}
+        assert "support-intent" in models
+
+
+def test_training_errors_name_the_problem(fresh_settings, tickets, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "text-classification", "--data", str(tickets), "--name", "x",
+                                 "--text-col", "nope", "--label-col", "intent"])
+    assert result.exit_code != 0 and "nope" in result.output
+    result = runner.invoke(app, ["train", "chat", "--data", str(tickets), "--name", "x"])
+    assert result.exit_code != 0 and "cannot be trained" in result.output
+    result = runner.invoke(app, ["train", "text-classification", "--data", str(tickets), "--name", "x",
+                                 "--text-col", "message", "--label-col", "intent", "--param", "learning_rat=1"])
+    assert result.exit_code != 0 and "learning_rat" in result.output
+    from modelbay.core.store import ArtifactStore
+
+    assert ArtifactStore().list() == []  # failed runs leave nothing behind
