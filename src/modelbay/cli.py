@@ -8,34 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from .cli_common import console, err_console, fail, new_table, print_json
 from .cli_keys import keys_app
+from .cli_models import models_app
 
 app = typer.Typer(help="modelbay: pretrained AI capabilities, offline first.", no_args_is_help=True, add_completion=False)
-models_app = typer.Typer(help="The model catalog.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
 app.add_typer(keys_app, name="keys", help="API keys for the server: create, list, revoke.")
-# Piped output is not squeezed into 80 columns: wide tables stay one row per item.
-console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True)
-
-
-def _fail(exc: Exception) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(2)
-
-
-def _table(*columns: str) -> Table:
-    table = Table()
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    return table
-
-
-def _print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 @app.command()
@@ -45,116 +25,11 @@ def tasks(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = 
 
     rows = tasks_table()
     if as_json:
-        return _print_json(rows)
-    table = _table("task", "aliases", "default model", "supports")
+        return print_json(rows)
+    table = new_table("task", "aliases", "default model", "supports")
     for r in rows:
         table.add_row(r["name"], ", ".join(r["aliases"]), r["default_model"], ", ".join(r["capabilities"]))
     console.print(table)
-
-
-def _models_table(check: bool, as_json: bool) -> list[dict]:
-    from .core.inventory import models_table
-
-    rows = models_table(check=check)
-    if as_json:
-        _print_json(rows)
-        return rows
-    table = _table("model", "task", "lang", "source", "MB", "licence", "installed", "verified")
-    mark = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}
-    for r in rows:
-        table.add_row(
-            r["name"], r["task"], ",".join(r["languages"]), r["source"], f"{r['size_mb']:.0f}", r["license"],
-            mark[r["installed"]], mark[r["verified"]],
-        )
-    console.print(table)
-    return rows
-
-
-@models_app.callback()
-def models(
-    ctx: typer.Context,
-    check: Annotated[bool, typer.Option("--verify", help="also check sha256 of installed files")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
-    """List the catalog: name, task, languages, source, size, licence, installed?, verified?"""
-    if ctx.invoked_subcommand is None:
-        _models_table(check, as_json)
-
-
-@models_app.command("list")
-def models_list(
-    trained: Annotated[bool, typer.Option("--trained", help="only models trained here, every version")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
-    """The catalog (like `modelbay models`), or with --trained every trained version."""
-    if not trained:
-        _models_table(False, as_json)
-        return
-    from .core.store import ArtifactStore
-
-    rows = [{"model": a.ref, "task": a.task, "promoted": a.promoted, "created": a.created,
-             "metrics": a.card.get("metrics", {}).get("validation", {})} for a in ArtifactStore().list()]
-    if as_json:
-        return _print_json(rows)
-    table = _table("model", "task", "promoted", "created", "val. accuracy", "val. macro-F1")
-    import datetime as dt
-
-    for r in rows:
-        m = r["metrics"]
-        table.add_row(r["model"], r["task"], "yes" if r["promoted"] else "", dt.datetime.fromtimestamp(r["created"]).isoformat(" ", "seconds"),
-                      str(m.get("accuracy", "-")), str(m.get("macro_f1", "-")))
-    console.print(table)
-
-
-@models_app.command("show")
-def models_show(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")]) -> None:
-    """Everything known about one model: its spec, and for a trained model its model card."""
-    from .core.catalog import get_spec
-    from .core.errors import ModelbayError
-    from .core.store import ArtifactStore
-
-    try:
-        spec = get_spec(ref)
-    except ModelbayError as exc:
-        _fail(exc)
-    out = {"spec": spec.model_dump(mode="json")}
-    if spec.sources and spec.sources[0].startswith("artifact:"):
-        out["card"] = ArtifactStore().get(spec.sources[0].removeprefix("artifact:")).card
-    _print_json(out)
-
-
-@models_app.command("promote")
-def models_promote(ref: Annotated[str, typer.Argument(help="NAME@VERSION to make the default for NAME")]) -> None:
-    """Make NAME resolve to this version (for `modelbay run NAME` and the server)."""
-    from .core.errors import ModelbayError
-    from .core.store import ArtifactStore
-
-    try:
-        artifact = ArtifactStore().promote(ref)
-    except ModelbayError as exc:
-        _fail(exc)
-    console.print(f"{artifact.name} now resolves to {artifact.ref}")
-
-
-@models_app.command("verify")
-def models_verify(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Check the sha256 of every installed model's files; exit 1 on any mismatch."""
-    with console.status("hashing model files…"):
-        from .core.inventory import models_table
-
-        rows = models_table(check=True)
-    if as_json:
-        _print_json(rows)
-    else:
-        for r in rows:
-            if not r["installed"]:
-                console.print(f"[yellow]-[/] {r['name']}: not installed ({r['install']})")
-                continue
-            bad = {f: s for f, s in r.get("files", {}).items() if s != "ok"}
-            status = "[green]ok[/]" if r["verified"] else f"[red]FAILED[/] {bad}"
-            console.print(f"{status} {r['name']} ({len(r.get('files', {}))} files)")
-    if any(r["installed"] and r["verified"] is False for r in rows):
-        raise typer.Exit(1)
 
 
 def _read_inputs(values: list[str], file: Path | None) -> list:
@@ -229,14 +104,14 @@ def run(
                 outputs.extend(pipe.task(chunk))
                 bar.advance(job, len(chunk))
     except ModelbayError as exc:
-        _fail(exc)
+        fail(exc)
     if similarity:
         if "similarity" not in pipe.task_cls.capabilities:
-            _fail(ValueError(f"task {pipe.task_cls.name!r} has no similarity"))
+            fail(ValueError(f"task {pipe.task_cls.name!r} has no similarity"))
         matrix = pipe.task_cls.similarity(outputs)
-        return _print_json({"similarity": matrix}) if as_json else _print_matrix(raw, matrix)
+        return print_json({"similarity": matrix}) if as_json else _print_matrix(raw, matrix)
     if as_json:
-        return _print_json([o.model_dump(mode="json") for o in outputs])
+        return print_json([o.model_dump(mode="json") for o in outputs])
     from rich.markup import escape
 
     for value, out in zip(raw, outputs):
@@ -263,7 +138,7 @@ def _task_and_model(task: str, model: str | None) -> tuple[str, str | None]:
 
 
 def _print_matrix(labels: list, matrix: list[list[float]]) -> None:
-    table = Table("", *[str(i) for i in range(len(matrix))])
+    table = new_table("", *[str(i) for i in range(len(matrix))])
     for i, row in enumerate(matrix):
         table.add_row(f"{i}: {str(labels[i])[:40]}", *[f"{v:.3f}" for v in row])
     console.print(table)
@@ -303,10 +178,10 @@ def train(
         with store.new_version(name, cls.name) as staging:
             card = cls.fit(data, staging, options, progress=sys.stderr.isatty())
     except (ModelbayError, ValueError) as exc:
-        _fail(exc)
+        fail(exc)
     artifact = store.list(name)[-1]
     if as_json:
-        return _print_json({"model": artifact.ref, "promoted": artifact.promoted, "card": card})
+        return print_json({"model": artifact.ref, "promoted": artifact.promoted, "card": card})
     val = card.get("metrics", {}).get("validation", {})
     console.print(f"saved [bold]{artifact.ref}[/]{' (promoted)' if artifact.promoted else ''}: validation accuracy "
                   f"{val.get('accuracy', '-')}, macro-F1 {val.get('macro_f1', '-')}")
@@ -329,10 +204,10 @@ def evaluate(
     try:
         report = run_eval(task, str(data), model=model, text_field=text_field, label_field=label_field)
     except (ModelbayError, FileNotFoundError, ValueError) as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
-        return _print_json(report)
-    table = _table("metric", "value")
+        return print_json(report)
+    table = new_table("metric", "value")
     for key, value in report.items():
         if isinstance(value, (int, float, str)):
             table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
@@ -365,7 +240,7 @@ def serve(
                                      batching=batch or None, memory_budget_gb=memory_budget_gb,
                                      request_timeout_s=request_timeout_s)
     except ValueError as exc:
-        _fail(exc)
+        fail(exc)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level,
                 timeout_graceful_shutdown=30, access_log=not settings.access_log_json)
 

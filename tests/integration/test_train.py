@@ -81,3 +81,14 @@ def test_training_errors_name_the_problem(fresh_settings, tickets, tmp_path):
     from modelbay.core.store import ArtifactStore
 
     assert ArtifactStore().list() == []  # failed runs leave nothing behind
+
+
+def test_models_verify_passes_with_a_trained_model_present(fresh_settings, tickets):
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "text-classification", "--data", str(tickets), "--name", "intent",
+                                 "--text-col", "message", "--label-col", "intent", "--param", "max_epochs=5"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["models", "verify", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.output)}
+    assert rows["intent"]["verified"] is None and rows["all-minilm-l6-v2"]["verified"] is True

@@ -41,7 +41,8 @@ def models_table(*, check: bool = False) -> list[dict[str, Any]]:
         if found is not None:
             results = verify(found) if check else cached_verification(found)
             if results is not None:
-                row["verified"] = bool(results) and all(v == "ok" for v in results.values())
+                # a model that lists no files (a trained one, say) has nothing to check: neither yes nor no
+                row["verified"] = all(v == "ok" for v in results.values()) if results else None
                 row["files"] = results
         rows.append(row)
     return rows

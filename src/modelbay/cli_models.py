@@ -1,0 +1,116 @@
+"""`modelbay models …`: the catalog, verification, and trained versions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .cli_common import console, fail, new_table, print_json
+
+models_app = typer.Typer(help="The model catalog.", invoke_without_command=True)
+
+
+def _models_table(check: bool, as_json: bool) -> list[dict]:
+    from .core.inventory import models_table
+
+    rows = models_table(check=check)
+    if as_json:
+        print_json(rows)
+        return rows
+    table = new_table("model", "task", "lang", "source", "MB", "licence", "installed", "verified")
+    mark = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}
+    for r in rows:
+        table.add_row(
+            r["name"], r["task"], ",".join(r["languages"]), r["source"], f"{r['size_mb']:.0f}", r["license"],
+            mark[r["installed"]], mark[r["verified"]],
+        )
+    console.print(table)
+    return rows
+
+
+@models_app.callback()
+def models(
+    ctx: typer.Context,
+    check: Annotated[bool, typer.Option("--verify", help="also check sha256 of installed files")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List the catalog: name, task, languages, source, size, licence, installed?, verified?"""
+    if ctx.invoked_subcommand is None:
+        _models_table(check, as_json)
+
+
+@models_app.command("list")
+def models_list(
+    trained: Annotated[bool, typer.Option("--trained", help="only models trained here, every version")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The catalog (like `modelbay models`), or with --trained every trained version."""
+    if not trained:
+        _models_table(False, as_json)
+        return
+    from .core.store import ArtifactStore
+
+    rows = [{"model": a.ref, "task": a.task, "promoted": a.promoted, "created": a.created,
+             "metrics": a.card.get("metrics", {}).get("validation", {})} for a in ArtifactStore().list()]
+    if as_json:
+        return print_json(rows)
+    table = new_table("model", "task", "promoted", "created", "val. accuracy", "val. macro-F1")
+    import datetime as dt
+
+    for r in rows:
+        m = r["metrics"]
+        table.add_row(r["model"], r["task"], "yes" if r["promoted"] else "", dt.datetime.fromtimestamp(r["created"]).isoformat(" ", "seconds"),
+                      str(m.get("accuracy", "-")), str(m.get("macro_f1", "-")))
+    console.print(table)
+
+
+@models_app.command("show")
+def models_show(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")]) -> None:
+    """Everything known about one model: its spec, and for a trained model its model card."""
+    from .core.catalog import get_spec
+    from .core.errors import ModelbayError
+    from .core.store import ArtifactStore
+
+    try:
+        spec = get_spec(ref)
+    except ModelbayError as exc:
+        fail(exc)
+    out = {"spec": spec.model_dump(mode="json")}
+    if spec.sources and spec.sources[0].startswith("artifact:"):
+        out["card"] = ArtifactStore().get(spec.sources[0].removeprefix("artifact:")).card
+    print_json(out)
+
+
+@models_app.command("promote")
+def models_promote(ref: Annotated[str, typer.Argument(help="NAME@VERSION to make the default for NAME")]) -> None:
+    """Make NAME resolve to this version (for `modelbay run NAME` and the server)."""
+    from .core.errors import ModelbayError
+    from .core.store import ArtifactStore
+
+    try:
+        artifact = ArtifactStore().promote(ref)
+    except ModelbayError as exc:
+        fail(exc)
+    console.print(f"{artifact.name} now resolves to {artifact.ref}")
+
+
+@models_app.command("verify")
+def models_verify(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Check the sha256 of every installed model's files; exit 1 on any mismatch."""
+    with console.status("hashing model files…"):
+        from .core.inventory import models_table
+
+        rows = models_table(check=True)
+    if as_json:
+        print_json(rows)
+    else:
+        for r in rows:
+            if not r["installed"]:
+                console.print(f"[yellow]-[/] {r['name']}: not installed ({r['install']})")
+                continue
+            bad = {f: s for f, s in r.get("files", {}).items() if s != "ok"}
+            status = "[green]ok[/]" if r["verified"] else f"[red]FAILED[/] {bad}"
+            console.print(f"{status} {r['name']} ({len(r.get('files', {}))} files)")
+    if any(r["installed"] and r["verified"] is False for r in rows):
+        raise typer.Exit(1)
