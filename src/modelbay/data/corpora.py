@@ -13,6 +13,7 @@ Nothing here is copied into the repository; every call reads the package files.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import subprocess
@@ -25,6 +26,7 @@ from ..core.errors import BadInput, ModelUnavailable
 from ..core.settings import get_settings
 
 VADER_SDIST = "vaderSentiment-3.3.2.tar.gz"
+VADER_SDIST_SHA256 = "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
 VADER_REQUIREMENT = "vaderSentiment==3.3.2"
 #: file in the inner archive -> source name of its records
 VADER_SETS = {
@@ -70,7 +72,7 @@ def vader_sdist(download: bool = True) -> Path:
     """Path of the vaderSentiment 3.3.2 sdist in the cache, fetching it with pip if allowed."""
     target = _data_dir() / VADER_SDIST
     if target.is_file():
-        return target
+        return _checked(target)
     if not download:
         raise ModelUnavailable(f"{target} is not in the cache", hint=f"run `pip download --no-deps --no-binary :all: {VADER_REQUIREMENT} -d {target.parent}`")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +87,16 @@ def vader_sdist(download: bool = True) -> Path:
             f"pip could not fetch the {VADER_REQUIREMENT} sdist: {' | '.join(tail) or 'no file written'}",
             hint=f"with access to PyPI run `pip download --no-deps --no-binary :all: {VADER_REQUIREMENT} -d {target.parent}`",
         )
-    return target
+    return _checked(target)
+
+
+def _checked(sdist: Path) -> Path:
+    """The training data must be the data the model card names: refuse a file with another sha256."""
+    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    if digest != VADER_SDIST_SHA256:
+        raise ModelUnavailable(f"{sdist} has sha256 {digest}, not the expected {VADER_SDIST_SHA256}",
+                               hint="delete it; it is fetched again on the next run")
+    return sdist
 
 
 def vader_sentences(*, min_abs_valence: float = 0.5, sets: tuple[str, ...] | None = None, download: bool = True) -> list[dict]:
