@@ -45,7 +45,7 @@ def load_task(task: str, model: str | None = None, device: str | None = None) ->
     cls = get_task(task)
     name = model or cls.default_model
     spec = get_spec(name)
-    if spec.task != cls.name and spec.task not in getattr(cls, "accepts_models_of", ()):
+    if not cls.runs_models_of(spec.task):
         raise BadInput(f"model {name!r} is a {spec.task!r} model and cannot run task {cls.name!r}")
     prepare_environment()
     settings = get_settings()

@@ -57,8 +57,15 @@ class Task(Generic[In, Out]):
     capabilities: ClassVar[frozenset[str]] = frozenset({"run"})
     #: whether ``_forward`` gains from receiving many items at once
     batchable: ClassVar[bool] = True
+    #: tasks whose catalog models this task can also run (text-classification runs sentiment models)
+    accepts_models_of: ClassVar[tuple[str, ...]] = ()
     #: valid inputs (dicts or bare values) used by docs, the conformance test and benchmarks
     example_inputs: ClassVar[tuple] = ()
+
+    @classmethod
+    def runs_models_of(cls, task: str) -> bool:
+        """Whether a catalog model made for ``task`` can be run by this task."""
+        return task == cls.name or task in cls.accepts_models_of
 
     @classmethod
     def examples(cls) -> list:

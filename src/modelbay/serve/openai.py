@@ -22,7 +22,7 @@ import anyio
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.catalog import list_models
+from ..core.catalog import get_spec, list_models
 from ..core.errors import BadInput, ModelNotFound
 from ..core.registry import get_task
 from ..core.settings import get_settings
@@ -42,11 +42,13 @@ def model_for(task: str, requested: str | None, route: str) -> str:
     name = (requested or "").strip()
     if name in ("", "default") or name in OPENAI_ALIASES.get(cls.name, ()):
         return cls.default_model
-    accepted = {cls.name, *getattr(cls, "accepts_models_of", ())}
-    valid = sorted(s.name for s in list_models() if s.task in accepted)
-    match = next((s for s in list_models() if s.name == name), None)
-    if match is not None and match.task in accepted:
+    try:  # the common case, on every request: one lookup, no listing of the catalog and the store
+        match = get_spec(name)
+    except ModelNotFound:
+        match = None
+    if match is not None and cls.runs_models_of(match.task):
         return match.name
+    valid = sorted(s.name for s in list_models() if cls.runs_models_of(s.task))
     what = f"is a {match.task!r} model" if match is not None else "is not a model here"
     aliases = sorted(OPENAI_ALIASES.get(cls.name, ()))
     raise ModelNotFound(
