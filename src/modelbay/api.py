@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .core.loading import load_task
@@ -42,12 +42,22 @@ class Pipeline:
     def __call__(self, inputs: Any, batch_size: int = 32) -> Any:
         """List in, list out; a single item in, a single result out. Paths are read for media."""
         single = not isinstance(inputs, (list, tuple))
-        values = [inputs] if single else list(inputs)
-        items = [self.task_cls.coerce(v, allow_paths=True, field=f"inputs[{i}]") for i, v in enumerate(values)]
+        outputs = self.run(self.coerce([inputs] if single else list(inputs)), batch_size)
+        return outputs[0] if single else outputs
+
+    def coerce(self, values: list) -> list:
+        """Validate raw values (strings, bytes, paths, dicts) into the task's inputs; errors name the item."""
+        return [self.task_cls.coerce(v, allow_paths=True, field=f"inputs[{i}]") for i, v in enumerate(values)]
+
+    def run(self, items: list, batch_size: int = 32, on_batch: Callable[[int], None] | None = None) -> list:
+        """Run validated inputs ``batch_size`` at a time; ``on_batch(n)`` after each (progress bars)."""
         outputs = []
         for start in range(0, len(items), batch_size):
-            outputs.extend(self.task(items[start : start + batch_size]))
-        return outputs[0] if single else outputs
+            chunk = items[start : start + batch_size]
+            outputs.extend(self.task(chunk))
+            if on_batch is not None:
+                on_batch(len(chunk))
+        return outputs
 
     def stream(self, item: Any) -> Iterator[str]:
         """Yield pieces of the output as they are produced (e.g. chat tokens)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -86,8 +87,8 @@ def run(
         extra = _parse_params(param or [])
         raw = _read_inputs(inputs or [], file)
         items = [{pipe.task_cls.primary_field: v, **extra} if not isinstance(v, dict) else {**v, **extra} for v in raw]
-        items = [pipe.task_cls.coerce(v, allow_paths=True, field=f"inputs[{i}]") for i, v in enumerate(items)]
-        with console.status(f"loading {pipe.model_name}…") if sys.stderr.isatty() else _nullcontext():
+        items = pipe.coerce(items)  # bad input fails here, before any model loads
+        with console.status(f"loading {pipe.model_name}…") if sys.stderr.isatty() else nullcontext():
             pipe.load()
         if stream and not as_json and "stream" in pipe.task_cls.capabilities and len(items) == 1:
             for piece in pipe.task.stream(items[0]):
@@ -95,14 +96,10 @@ def run(
                 sys.stdout.flush()
             sys.stdout.write("\n")
             return
-        outputs = []
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeRemainingColumn(), console=err_console, transient=True, disable=len(items) <= batch_size) as bar:
             job = bar.add_task(pipe.task_cls.name, total=len(items))
-            for start in range(0, len(items), batch_size):
-                chunk = items[start : start + batch_size]
-                outputs.extend(pipe.task(chunk))
-                bar.advance(job, len(chunk))
+            outputs = pipe.run(items, batch_size, on_batch=lambda n: bar.advance(job, n))
     except ModelbayError as exc:
         fail(exc)
     if similarity:
@@ -142,14 +139,6 @@ def _print_matrix(labels: list, matrix: list[list[float]]) -> None:
     for i, row in enumerate(matrix):
         table.add_row(f"{i}: {str(labels[i])[:40]}", *[f"{v:.3f}" for v in row])
     console.print(table)
-
-
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 @app.command()
