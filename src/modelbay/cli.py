@@ -165,7 +165,7 @@ def train(
         options = {"text_col": text_col, "label_col": label_col, **_parse_params(param or [])}
         store = ArtifactStore()
         with store.new_version(name, cls.name) as staging:
-            card = cls.fit(data, staging, options, progress=sys.stderr.isatty())
+            card = cls.fit(data, staging, options, progress=sys.stderr.isatty(), name=name)
     except (ModelbayError, ValueError) as exc:
         fail(exc)
     artifact = store.list(name)[-1]

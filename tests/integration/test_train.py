@@ -40,6 +40,7 @@ def test_train_run_promote_and_serve(fresh_settings, tickets):
     trained = json.loads(result.output)
     assert trained["model"] == "support-intent@1" and trained["promoted"] is True
     assert set(trained["card"]["labels"]) == set(ROWS)
+    assert trained["card"]["name"] == "support-intent"  # the model's name, not the data file's
 
     texts = ["the payment was taken twice", "my package is late", "I can't sign in to my account"]
     result = runner.invoke(app, ["run", "support-intent", "--json", *texts])

@@ -92,8 +92,9 @@ class Task(Generic[In, Out]):
         return raw
 
     @classmethod
-    def fit(cls, data: Path, out_dir: Path, options: dict[str, Any], progress: bool = False) -> dict[str, Any]:
-        """Train a model for this task on ``data`` and write it into ``out_dir`` (tasks with "train").
+    def fit(cls, data: Path, out_dir: Path, options: dict[str, Any], progress: bool = False, *,
+            name: str = "model") -> dict[str, Any]:
+        """Train a model called ``name`` for this task on ``data`` into ``out_dir`` (tasks with "train").
 
         Returns the model card (also written as ``out_dir/model_card.json``) with at least ``task``,
         ``options`` (the catalog options that load it, e.g. its backend) and ``metrics``.

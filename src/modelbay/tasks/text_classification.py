@@ -208,7 +208,7 @@ class TextClassification(Task[TextInput, ClassificationOutput]):
     accepts_models_of: ClassVar[tuple[str, ...]] = ("sentiment", "text-classification")
 
     @classmethod
-    def fit(cls, data, out_dir, options, progress=False):
+    def fit(cls, data, out_dir, options, progress=False, *, name="model"):
         """A fast head on frozen multilingual sentence embeddings (``modelbay.train.embedding_head``).
 
         ``options``: ``text_col``/``label_col`` (columns of the CSV/JSONL file) and any
@@ -230,7 +230,7 @@ class TextClassification(Task[TextInput, ClassificationOutput]):
                 options[key] = [options[key]]
             if key in options:
                 options[key] = tuple(options[key])
-        return train_embedding_head(records, out_dir, HeadConfig(**options), name=Path(data).stem, task=cls.name,
+        return train_embedding_head(records, out_dir, HeadConfig(**options), name=name, task=cls.name,
                                     progress=progress, card_extra={"options": {"backend": "embedding-head"},
                                                                    "data_file": str(data)})
 
