@@ -37,6 +37,10 @@ class ServerContext:
         self.ready = not config.preload
 
     async def load(self, task: str, model: str | None = None) -> Task:
+        """The loaded task; only a model that still has to load costs a trip to a worker thread."""
+        ready = self.pool.loaded(task, model)
+        if ready is not None:
+            return ready
         loaded, _ = await anyio.to_thread.run_sync(self.pool.get, task, model)
         return loaded
 

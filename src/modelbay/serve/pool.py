@@ -86,6 +86,14 @@ class ModelPool:
             self.enforce_budget(keep=key)
         return task_obj, slot
 
+    def loaded(self, task: str, model: str | None = None) -> Task | None:
+        """The task if its model is loaded now, else None; never loads, never blocks."""
+        slot = self._slots.get(self.key(task, model))
+        found = slot.task if slot is not None else None
+        if found is not None:
+            slot.last_used = time.time()
+        return found
+
     def touch(self, task: Task) -> None:
         self.slot((task.name, task.model.spec.name)).last_used = time.time()
 
