@@ -143,11 +143,13 @@ def _print_matrix(labels: list, matrix: list[list[float]]) -> None:
 
 @app.command()
 def train(
-    task: Annotated[str, typer.Argument(help="task to train, e.g. text-classification")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="labelled training data (CSV or JSONL)")],
+    task: Annotated[str, typer.Argument(help="task to train, e.g. text-classification, ner, image-classification")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="labelled data: a CSV/TSV/JSONL/Parquet file, a CoNLL or word/tag file, or a folder")],
     name: Annotated[str, typer.Option("--name", "-n", help="name of the trained model, e.g. support-intent")],
-    text_col: Annotated[str, typer.Option(help="column/field holding the input")] = "text",
-    label_col: Annotated[str, typer.Option(help="column/field holding the label")] = "label",
+    text_col: Annotated[str | None, typer.Option(help="column/field holding the input (tables)")] = None,
+    label_col: Annotated[str | None, typer.Option(help="column/field holding the label (tables)")] = None,
+    data_format: Annotated[str | None, typer.Option("--format", help="data format when the file name does not say, e.g. conll, word/tag")] = None,
+    language: Annotated[str | None, typer.Option("--language", "-l", help="language of the data, e.g. en, zh")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="training option key=value, e.g. max_epochs=30")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the model card as JSON")] = False,
 ) -> None:
@@ -159,10 +161,11 @@ def train(
     try:
         cls = get_task(task)
         if "train" not in cls.capabilities:
-            raise typer.BadParameter(f"task {cls.name!r} cannot be trained yet", param_hint="TASK")
-        if not data.is_file():
-            raise typer.BadParameter(f"no such file: {data}", param_hint="--data")
-        options = {"text_col": text_col, "label_col": label_col, **_parse_params(param or [])}
+            raise typer.BadParameter(f"task {cls.name!r} cannot be trained yet; trainable: {_trainable()}", param_hint="TASK")
+        if not data.exists():
+            raise typer.BadParameter(f"no such file or folder: {data}", param_hint="--data")
+        given = {"text_col": text_col, "label_col": label_col, "format": data_format, "language": language}
+        options = {**{k: v for k, v in given.items() if v is not None}, **_parse_params(param or [])}
         store = ArtifactStore()
         with store.new_version(name, cls.name) as staging:
             card = cls.fit(data, staging, options, progress=sys.stderr.isatty(), name=name)
@@ -172,9 +175,15 @@ def train(
     if as_json:
         return print_json({"model": artifact.ref, "promoted": artifact.promoted, "card": card})
     val = card.get("metrics", {}).get("validation", {})
-    console.print(f"saved [bold]{artifact.ref}[/]{' (promoted)' if artifact.promoted else ''}: validation accuracy "
-                  f"{val.get('accuracy', '-')}, macro-F1 {val.get('macro_f1', '-')}")
-    console.print(f"run it:  modelbay run {artifact.name} \"your text\"")
+    shown = ", ".join(f"{k} {v:.4f}" for k, v in val.items() if isinstance(v, float)) or "-"
+    console.print(f"saved [bold]{artifact.ref}[/]{' (promoted)' if artifact.promoted else ''}: validation {shown}")
+    console.print(f"run it:  modelbay run {artifact.name} …   score it:  modelbay eval {artifact.name} --data holdout")
+
+
+def _trainable() -> str:
+    from .core.registry import all_tasks
+
+    return ", ".join(sorted(cls.name for cls in all_tasks() if "train" in cls.capabilities))
 
 
 @app.command("eval")

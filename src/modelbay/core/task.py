@@ -8,7 +8,7 @@ never special-cases a task.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
+#: how ``fit`` reports progress: False (silent), True (Rich bars) or a callback (stage, done, total)
+Progress = bool | Callable[[str, int, int], None]
 
 
 class TaskInput(BaseModel):
@@ -61,6 +63,13 @@ class Task(Generic[In, Out]):
     accepts_models_of: ClassVar[tuple[str, ...]] = ()
     #: valid inputs (dicts or bare values) used by docs, the conformance test and benchmarks
     example_inputs: ClassVar[tuple] = ()
+    #: how ``modelbay eval`` scores the task: a family of ``modelbay.evaluate.metrics``
+    #: ("classification", "ner", "speech", "translation", "summarization", "language-model",
+    #: "ranking", "regression", "forecast"); ``None``: the task cannot be evaluated yet
+    metric_family: ClassVar[str | None] = None
+    #: field of a labelled record that holds the truth (every other field is the task's input);
+    #: the output attribute of the same name is the prediction (see ``prediction``)
+    target_field: ClassVar[str] = "label"
 
     @classmethod
     def runs_models_of(cls, task: str) -> bool:
@@ -92,12 +101,33 @@ class Task(Generic[In, Out]):
         return raw
 
     @classmethod
-    def fit(cls, data: Path, out_dir: Path, options: dict[str, Any], progress: bool = False, *,
+    def load_data(cls, path: Path, options: dict[str, Any]) -> list[dict[str, Any]]:
+        """Read labelled records for ``fit`` and ``modelbay eval``: dicts with the Input's fields plus ``target_field``.
+
+        The default reads a table (CSV, TSV, JSONL, JSON, Parquet) with ``modelbay.data.loaders.read_table``
+        and renames the columns ``options["text_col"]`` / ``options["label_col"]`` to ``primary_field`` /
+        ``target_field``. Tasks whose data is not a table (NER's CoNLL, image folders) override it.
+        Errors name the file and the bad row.
+        """
+        from ..data.loaders import read_labelled_table
+
+        return read_labelled_table(path, input_field=cls.primary_field, target_field=cls.target_field,
+                                   input_col=options.get("text_col"), target_col=options.get("label_col"))
+
+    def prediction(self, output: Out) -> Any:
+        """The part of an output that ``modelbay eval`` compares with a record's ``target_field``."""
+        return getattr(output, self.target_field)
+
+    @classmethod
+    def fit(cls, data: Path, out_dir: Path, options: dict[str, Any], progress: Progress = False, *,
             name: str = "model") -> dict[str, Any]:
         """Train a model called ``name`` for this task on ``data`` into ``out_dir`` (tasks with "train").
 
-        Returns the model card (also written as ``out_dir/model_card.json``) with at least ``task``,
-        ``options`` (the catalog options that load it, e.g. its backend) and ``metrics``.
+        ``progress`` is ``False`` (silent), ``True`` (Rich bars on the terminal) or a callback
+        ``(stage, done, total)`` (the server's training jobs); ``modelbay.train.progress.reporter``
+        turns any of them into one object. Returns the model card (also written as
+        ``out_dir/model_card.json``) with at least ``task``, ``options`` (the catalog options that
+        load it, e.g. its backend) and ``metrics``.
         """
         raise BadInput(f"task {cls.name!r} cannot be trained yet", hint="`modelbay tasks` shows which tasks support train")
 
