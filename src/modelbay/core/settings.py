@@ -31,6 +31,7 @@ class Limits(BaseSettings):
     max_media_bytes: int = Field(64 * 1024 * 1024, description="encoded bytes per image/audio item")
     max_image_pixels: int = Field(40_000_000, description="decoded pixels per image (decompression bombs)")
     max_audio_s: float = Field(3600.0, description="seconds of audio per item")
+    max_new_tokens: int = Field(4096, description="tokens one generation may ask for (chat max_new_tokens / max_tokens)")
 
 
 class Settings(BaseSettings):

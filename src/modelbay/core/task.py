@@ -112,7 +112,8 @@ class Task(Generic[In, Out]):
         from ..data.loaders import read_labelled_table
 
         return read_labelled_table(path, input_field=cls.primary_field, target_field=cls.target_field,
-                                   input_col=options.get("text_col"), target_col=options.get("label_col"))
+                                   input_col=options.get("text_col"), target_col=options.get("label_col"),
+                                   fmt=options.get("format"))
 
     def prediction(self, output: Out) -> Any:
         """The part of an output that ``modelbay eval`` compares with a record's ``target_field``."""

@@ -27,6 +27,9 @@ class ChatMessage(BaseModel):
     content: str = Field(..., max_length=MAX_TEXT_CHARS)
 
 
+DEFAULT_NEW_TOKENS = 256
+
+
 class ChatInput(TaskInput):
     """A conversation (``messages``) or a single user turn (``prompt``), plus how to sample the reply."""
 
@@ -35,7 +38,10 @@ class ChatInput(TaskInput):
         None, min_length=1, max_length=256, description="the conversation so far, oldest first"
     )
     system: str | None = Field(None, max_length=MAX_TEXT_CHARS, description="system prompt put before the messages")
-    max_new_tokens: int = Field(256, ge=1, le=4096, description="most tokens to generate")
+    max_new_tokens: int | None = Field(
+        None, ge=1, le=4096, validate_default=True,  # None becomes the default in the validator below
+        description="most tokens to generate (default 256, or MODELBAY_LIMIT_MAX_NEW_TOKENS when that is lower)",
+    )
     temperature: float = Field(
         0.2, ge=0.0, le=2.0, description="0 is greedy (deterministic); higher is more varied"
     )
@@ -46,6 +52,18 @@ class ChatInput(TaskInput):
     stop: list[str] = Field(
         default_factory=list, max_length=8, description="end the reply before the first of these strings"
     )
+
+    @field_validator("max_new_tokens", mode="before")
+    @classmethod
+    def _within_server_limit(cls, value):
+        from ..core.settings import get_settings
+
+        limit = get_settings().limits.max_new_tokens
+        if value is None:
+            return min(DEFAULT_NEW_TOKENS, limit)
+        if isinstance(value, int) and not isinstance(value, bool) and value > limit:
+            raise ValueError(f"{value} new tokens asked; the limit is {limit} (MODELBAY_LIMIT_MAX_NEW_TOKENS)")
+        return value
 
     @field_validator("stop", mode="before")
     @classmethod
