@@ -119,19 +119,9 @@ def run(
 
 def _task_and_model(task: str, model: str | None) -> tuple[str, str | None]:
     """`modelbay run support-intent "…"`: a model name (a trained one, say) stands for its task with that model."""
-    from .core.catalog import get_spec
-    from .core.errors import ModelNotFound, UnknownTask
-    from .core.registry import get_task
+    from .core.loading import task_and_model
 
-    try:
-        get_task(task)
-        return task, model
-    except UnknownTask as unknown:
-        try:
-            spec = get_spec(task)
-        except ModelNotFound:
-            raise unknown from None  # its message (the valid tasks) is the more useful one
-        return spec.task, model or spec.name
+    return task_and_model(task, model)
 
 
 def _print_matrix(labels: list, matrix: list[list[float]]) -> None:
@@ -188,28 +178,61 @@ def _trainable() -> str:
 
 @app.command("eval")
 def evaluate(
-    task: Annotated[str, typer.Argument(help="task name or alias, e.g. sentiment")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="labelled JSONL or CSV file")],
-    model: Annotated[str | None, typer.Option("--model", "-m", help="catalog model name")] = None,
-    text_field: Annotated[str, typer.Option(help="column/field holding the input")] = "text",
-    label_field: Annotated[str, typer.Option(help="column/field holding the label")] = "label",
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    task: Annotated[str, typer.Argument(help="task name or alias (e.g. sentiment), or a model name (e.g. support-intent@2)")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="labelled data: CSV/TSV/JSONL/JSON/Parquet, or what the task reads")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="catalog or trained model name")] = None,
+    text_col: Annotated[str | None, typer.Option("--text-col", "--text-field", help="column/field holding the input")] = None,
+    label_col: Annotated[str | None, typer.Option("--label-col", "--label-field", help="column/field holding the truth")] = None,
+    data_format: Annotated[str | None, typer.Option("--format", help="data format when the file name does not say, e.g. jsonl, conll")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="option key=value: metric (k=5, season=7, normalize=true, headline=macro_f1) or input (language=en)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="report folder (default: ./eval-reports/MODEL-TIMESTAMP)")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="print the metrics only; write no report")] = False,
+    batch_size: Annotated[int, typer.Option(help="items per forward pass")] = 32,
+    bootstrap: Annotated[int, typer.Option(help="bootstrap resamples for the headline's 95% CI; 0 skips it")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON (with the report paths)")] = False,
 ) -> None:
-    """Score a model on labelled data it was not trained on (accuracy, macro-F1, per class)."""
+    """Score a model on labelled data it was not trained on, with the task's standard metrics, and write a report."""
     from .core.errors import ModelbayError
-    from .evaluate import run_eval
+    from .evaluate.report import write_report
+    from .evaluate.runner import evaluate as run_evaluation
 
+    given = {"text_col": text_col, "label_col": label_col, "format": data_format}
     try:
-        report = run_eval(task, str(data), model=model, text_field=text_field, label_field=label_field)
+        options = {**{k: v for k, v in given.items() if v is not None}, **_parse_params(param or [])}
+        result = run_evaluation(task, data, model=model, options=options, progress=sys.stderr.isatty(),
+                                batch_size=batch_size, n_bootstrap=bootstrap)
+        if not no_report:
+            result["report"] = write_report(result, out or _default_report_dir(result))
     except (ModelbayError, FileNotFoundError, ValueError) as exc:
         fail(exc)
     if as_json:
-        return print_json(report)
+        return print_json(result)
+    _print_eval(result)
+
+
+def _default_report_dir(result: dict) -> Path:
+    import re
+    from datetime import datetime
+
+    name = re.sub(r"[^\w.@-]+", "_", str(result.get("model") or result["task"]))
+    return Path("eval-reports") / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def _print_eval(result: dict) -> None:
+    metrics, ci = result["metrics"], result.get("ci") or {}
     table = new_table("metric", "value")
-    for key, value in report.items():
-        if isinstance(value, (int, float, str)):
-            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    value = result["value"]
+    shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+    if ci.get("low") is not None:
+        shown += f"  ({round(100 * ci['level'])}% CI {ci['low']:.4f}–{ci['high']:.4f})"
+    table.add_row(f"[bold]{result['headline']}[/]", f"[bold]{shown}[/]")
+    for key, v in metrics.items():
+        if key not in ("headline", result["headline"]) and isinstance(v, (int, float)) and not isinstance(v, bool):
+            table.add_row(key, f"{v:.4f}" if isinstance(v, float) else str(v))
+    console.print(f"{result['task']} · {result['model']} · {result['data']} · {result['n']} items in {result['seconds']:.1f} s")
     console.print(table)
+    if result.get("report"):
+        console.print(f"report: {result['report']['html']}")
 
 
 @app.command()

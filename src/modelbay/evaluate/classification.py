@@ -1,13 +1,13 @@
-"""Metrics for classification tasks (sentiment, text-classification) on labelled files.
+"""The first evaluation API (classification only), kept as thin wrappers over ``metrics`` and ``runner``.
 
 ``run_eval("sentiment", "data/eval/sentiment_en_customer.jsonl")`` loads the
 file, runs the task's model over it in batches and returns accuracy, macro-F1,
 per-class precision/recall/F1/support and the confusion matrix (scikit-learn).
+New code calls ``modelbay.evaluate.runner.evaluate`` (any task).
 """
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 from typing import Any
@@ -16,64 +16,31 @@ from ..core.errors import BadInput
 
 
 def load_labelled(path: str | Path, text_field: str = "text", label_field: str = "label") -> list[dict]:
-    """Read ``.jsonl`` (one object a line) or ``.csv`` (header row) into ``{"text", "label", ...}`` records.
+    """Read a labelled table (CSV, TSV, JSONL, JSON, Parquet) into ``{"text", "label", ...}`` records (strings).
 
     >>> load_labelled("data/eval/sentiment_en_customer.jsonl")[0]["label"]   # doctest: +SKIP
     'negative'
     """
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"no such data file: {path}", hint="pass a .jsonl or .csv file with text and label columns")
-    suffix = path.suffix.lower()
-    rows: list[tuple[int, dict]] = []
-    if suffix in (".jsonl", ".ndjson"):
-        from ..data.corpora import iter_jsonl
+    from ..data.loaders import read_labelled_table
 
-        rows = list(iter_jsonl(path))
-    elif suffix in (".csv", ".tsv"):
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
-            rows = [(n, row) for n, row in enumerate(reader, 2)]
-    else:
-        raise BadInput(f"{path}: unsupported file type {suffix!r}", hint="use .jsonl or .csv")
-    records = []
-    for n, row in rows:
-        for name in (text_field, label_field):
-            if row.get(name) in (None, ""):
-                raise BadInput(f"{path}:{n}: missing field {name!r}; fields present: {sorted(row)}",
-                               hint="choose the columns with text_field/label_field (--text-field/--label-field)")
-        rec = {k: v for k, v in row.items() if k not in (text_field, label_field)}
-        rec.update(text=str(row[text_field]), label=str(row[label_field]))
-        records.append(rec)
-    if not records:
-        raise BadInput(f"{path}: no records")
+    records = read_labelled_table(path, input_field="text", target_field="label", input_col=text_field,
+                                  target_col=label_field)
+    for rec in records:
+        rec["text"], rec["label"] = str(rec["text"]), str(rec["label"])
     return records
 
 
 def classification_metrics(y_true: list[str], y_pred: list[str], labels: list[str] | None = None) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion matrix (rows = true).
+    """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion matrix (rows = true), and more:
+    ``modelbay.evaluate.metrics.classification``.
 
     >>> m = classification_metrics(["a", "a", "b", "b"], ["a", "b", "b", "b"])
     >>> m["accuracy"], round(m["macro_f1"], 4), m["confusion_matrix"]
     (0.75, 0.7333, [[1, 1], [0, 2]])
     """
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+    from .metrics import classification
 
-    if len(y_true) != len(y_pred) or not y_true:
-        raise BadInput(f"need equal, non-zero numbers of true and predicted labels, got {len(y_true)} and {len(y_pred)}")
-    labels = labels or sorted(set(y_true) | set(y_pred))
-    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
-    return {
-        "n": len(y_true),
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
-        "per_class": {
-            label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-            for label, p, r, f, s in zip(labels, precision, recall, f1, support)
-        },
-        "labels": labels,
-        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
-    }
+    return classification(y_true, y_pred, {"labels": labels} if labels else None)
 
 
 def evaluate_classification(pipe_or_task_name, records: list[dict], model: str | None = None, batch_size: int = 32) -> dict[str, Any]:
@@ -124,12 +91,15 @@ def evaluate_classification(pipe_or_task_name, records: list[dict], model: str |
 
 
 def run_eval(task: str, data_path: str, model: str | None = None, text_field: str = "text", label_field: str = "label") -> dict[str, Any]:
-    """What ``modelbay eval TASK --data FILE [--model M]`` runs: load the file, evaluate, add the file name.
+    """The metrics of ``modelbay.evaluate.runner.evaluate`` flattened, with ``task``, ``model``, ``data``, ``errors``.
 
     >>> run_eval("sentiment", "data/eval/sentiment_zh_reviews.jsonl", "sentiment-snownlp")["accuracy"]  # doctest: +SKIP
     0.8...
     """
-    records = load_labelled(data_path, text_field=text_field, label_field=label_field)
-    metrics = evaluate_classification(task, records, model=model)
-    metrics["data"] = str(data_path)
-    return metrics
+    from .runner import evaluate
+
+    result = evaluate(task, data_path, model=model, options={"text_col": text_field, "label_col": label_field})
+    errors = [{"text": e["input"]["text"] if isinstance(e["input"], dict) else e["input"], "label": e["truth"],
+               "predicted": e["prediction"]} for e in result["worst_errors"]]
+    return {**result["metrics"], "task": result["task"], "model": result["model"], "data": str(data_path),
+            "seconds": result["seconds"], "ci": result["ci"], "fingerprint": result["fingerprint"], "errors": errors}

@@ -115,7 +115,9 @@ class SpeechRecognition(Task[SpeechRecognitionInput, SpeechRecognitionOutput]):
     default_model = "whisper-base"
     primary_field = "audio"
     media_fields: ClassVar[dict[str, str]] = {"audio": "audio"}
-    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "stream"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "stream", "eval"})
+    metric_family = "speech"
+    target_field = "text"
     #: items are decoded one after another (see the module docstring)
     batchable: ClassVar[bool] = False
 
@@ -126,6 +128,18 @@ class SpeechRecognition(Task[SpeechRecognitionInput, SpeechRecognitionOutput]):
             {"audio": tone_wav(1.5, 440.0), "vad_filter": True},
             {"audio": tone_wav(1.0, 220.0, sample_rate=22_050, fmt="FLAC"), "language": "en", "beam_size": 1},
         ]
+
+    @classmethod
+    def load_data(cls, path, options):
+        """A table of audio files (paths relative to the table's folder) and transcripts.
+
+        Columns ``audio`` and ``text`` by default; ``audio_col`` (or ``text_col``) and ``label_col`` rename them.
+        """
+        from ..data.loaders import read_labelled_table
+
+        return read_labelled_table(path, input_field="audio", target_field="text",
+                                   input_col=options.get("audio_col") or options.get("text_col"),
+                                   target_col=options.get("label_col"), fmt=options.get("format"), path_fields=("audio",))
 
     def setup(self, model, device="cpu") -> None:
         import os
