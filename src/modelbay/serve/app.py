@@ -30,7 +30,7 @@ from .pool import ModelPool
 log = logging.getLogger("modelbay.serve")
 
 #: parts of the server with an install(app, ctx); the order is the middleware order (last added = outermost)
-EXTENSIONS = ("auth", "metrics", "openai")
+EXTENSIONS = ("auth", "metrics", "openai", "jobs")
 
 
 def error_response(status: int, code: str, message: str, hint: str | None = None,

@@ -43,6 +43,21 @@ class AuthConfig(BaseModel):
     rate_limit_per_minute: int | None = Field(None, ge=1, description="requests per key per minute (None: no limit)")
 
 
+class JobsConfig(BaseModel):
+    """Training jobs (``POST /v1/jobs/train``): each runs in its own process. See docs/serving.md."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="offer the /v1/jobs routes")
+    max_running: int = Field(1, ge=1, description="jobs training at once (each takes the CPU it can get)")
+    max_queued: int = Field(4, ge=0, description="jobs waiting to start before submissions get 429 + Retry-After")
+    cancel_grace_s: float = Field(10.0, gt=0, description="after a cancel, how long a job may take to stop before it is killed")
+    keep_finished: int = Field(100, ge=1, description="finished jobs remembered (in memory) for GET /v1/jobs")
+    data_dirs: list[Path] = Field(
+        default_factory=list, description="if set, training data must lie under one of these folders on the server",
+    )
+
+
 class ServerConfig(BaseSettings):
     """Everything `modelbay serve` can be told. See docs/serving.md."""
 
@@ -63,6 +78,7 @@ class ServerConfig(BaseSettings):
     )
     auth: AuthConfig = Field(default_factory=AuthConfig)
     access_log_json: bool = Field(True, description="one JSON line per request on stderr, with its request id")
+    jobs: JobsConfig = Field(default_factory=JobsConfig)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
@@ -118,4 +134,4 @@ def _deep_merge(base: dict, top: dict) -> dict:
     return out
 
 
-__all__ = ["AuthConfig", "BatchingConfig", "PydanticBaseSettingsSource", "ServerConfig"]
+__all__ = ["AuthConfig", "BatchingConfig", "JobsConfig", "PydanticBaseSettingsSource", "ServerConfig"]

@@ -236,12 +236,13 @@ def train_embedding_head(
     *,
     name: str = "embedding-head",
     task: str = "text-classification",
-    progress: bool | ProgressCallback = False,
+    progress: bool | Callable[[str, int, int], None] = False,
     cache_dir: str | Path | None = None,
     card_extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train a head on ``records`` (``{"text", "label"[, "source"]}``) and save it in ``out_dir``.
 
+    ``progress``: True (a Rich bar) or, as for ``Task.fit``, a callback ``(stage, done, total)``.
     Returns the model card (also written as ``model_card.json``), whose
     ``metrics.validation`` holds accuracy/macro-F1 on the held-out split.
     """
@@ -253,6 +254,9 @@ def train_embedding_head(
     texts, str_labels, classes = _check_records(records)
     sources = [str(r.get("source", "data")) for r in records]
     t0 = time.perf_counter()
+    if callable(progress):  # the fit contract's (stage, done, total); embed_texts reports (done, total)
+        report = progress
+        progress = lambda done, total: report("embedding", done, total)
     X = featurize(texts, config, progress=progress, cache_dir=cache_dir)
     embed_s = time.perf_counter() - t0
     y = np.array([classes.index(label) for label in str_labels])
