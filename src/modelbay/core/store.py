@@ -76,9 +76,10 @@ class ArtifactStore:
     @contextmanager
     def new_version(self, name: str, task: str) -> Iterator[Path]:
         """Yield an empty staging directory; on success it becomes the next version of ``name``."""
-        _check_name(name)
+        check_name(name)
         (self.root / name).mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root / name))
+        staging.chmod(0o755)  # mkdtemp makes it 0700; a published version is readable like any model directory
         try:
             yield staging
             card_path = staging / "model_card.json"
@@ -128,7 +129,7 @@ class ArtifactStore:
         return self.get(artifact.name)
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
     import re
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", name):

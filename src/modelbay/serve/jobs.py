@@ -177,13 +177,13 @@ class JobManager:
     # -- internals ----------------------------------------------------------------------
     def _validate(self, request: TrainJobRequest) -> tuple[str, str]:
         from ..core.registry import all_tasks, get_task
-        from ..core.store import _check_name
+        from ..core.store import check_name
 
         cls = get_task(request.task)  # 404 naming the valid tasks
         if "train" not in cls.capabilities:
             trainable = ", ".join(sorted(c.name for c in all_tasks() if "train" in c.capabilities))
             raise BadInput(f"task {cls.name!r} cannot be trained; trainable: {trainable}")
-        _check_name(request.name)
+        check_name(request.name)
         path = Path(request.data).expanduser()
         if not path.is_absolute():
             raise BadInput(f"data: {request.data!r} is not an absolute path; give the data's full path on the server")
