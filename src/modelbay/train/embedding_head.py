@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -33,6 +30,7 @@ from typing import Any
 
 from ..core.errors import BadInput
 from .mlp import expected_calibration_error, fit_mlp, fit_temperature, forward, merge_ensemble, softmax
+from .model_dir import atomic_model_dir, save_head_layers, write_card
 
 __all__ = ["HeadConfig", "embed_texts", "forward", "merge_ensemble", "softmax", "train_embedding_head"]
 
@@ -192,40 +190,19 @@ def featurize(texts: list[str], config: HeadConfig, *, progress=False, cache_dir
 
 
 def write_head(out_dir: str | Path, config: HeadConfig, labels: list[str], layers, temperature: float, card: dict[str, Any]) -> Path:
-    """Write head.json, head.npz and model_card.json atomically: a temp dir beside ``out_dir``, fsync, rename."""
-    import numpy as np
-
+    """Write head.json, head.npz and model_card.json atomically (``model_dir.atomic_model_dir``)."""
     from ..tasks.text_classification import EmbeddingHead
 
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
-        tmp.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be readable
+    with atomic_model_dir(out_dir) as tmp:
         head = {
             "format": EmbeddingHead.FORMAT, "embedder": config.embedder, "embed_kind": config.embed_kind,
             "labels": labels, "n_layers": len(layers), "temperature": round(temperature, 6),
             "max_chars": config.max_chars, "extra_features": list(config.extra_features),
         }
         (tmp / "head.json").write_text(json.dumps(head, indent=2) + "\n", encoding="utf-8")
-        arrays = {}
-        for i, (w, b) in enumerate(layers):
-            arrays[f"W{i}"], arrays[f"b{i}"] = w.astype(np.float32), b.astype(np.float32)
-        np.savez_compressed(tmp / "head.npz", **arrays)
-        (tmp / "model_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}-old-{os.getpid()}")
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        save_head_layers(tmp, layers)
+        write_card(tmp, card)
     return out_dir
 
 

