@@ -163,3 +163,39 @@ def test_a_request_that_takes_too_long_gets_504(timeout_s):
     with pytest.raises(RequestTimeout) as info:
         run(main())
     assert info.value.status_code == 504
+
+
+def _closed_loop(batcher, callers: int, rounds: int):
+    """``callers`` clients, each sending its next request a little after its previous answer (like wrk),
+    client k after k milliseconds: the answers travel back at different speeds."""
+    async def client(k):
+        for r in range(rounds):
+            [out] = await batcher.submit(_items(k * 100 + r))
+            assert out.doubled == 2 * (k * 100 + r)
+            await asyncio.sleep(0.001 * k)
+
+    async def main():
+        await asyncio.gather(*(client(k) for k in range(callers)))
+
+    run(main())
+
+
+@pytest.mark.parametrize("regroup_ms", [0, 50])
+def test_steady_callers_regroup_into_one_batch_instead_of_alternating_halves(regroup_ms):
+    task = Doubler(delay_s=0.02)
+    config = BatchingConfig(max_batch_size=32, max_wait_ms=0, regroup_wait_ms=regroup_ms)
+    _closed_loop(Batcher(task, config, threading.Lock()), callers=8, rounds=6)
+    later = task.calls[1:]
+    assert sum(later) == 8 * 6 - task.calls[0]
+    if regroup_ms:  # every round is one pass of all 8 callers
+        assert later.count(8) >= len(later) - 1, task.calls
+    else:  # without it the callers split up: a pass takes whoever was back in time
+        assert len(task.calls) > 8 and later.count(8) < len(later) / 2, task.calls
+
+
+def test_a_lone_caller_never_waits_to_regroup():
+    task = Doubler(delay_s=0.0)
+    batcher = Batcher(task, BatchingConfig(max_batch_size=32, max_wait_ms=0, regroup_wait_ms=100), threading.Lock())
+    _closed_loop(batcher, callers=1, rounds=5)
+    assert task.calls == [1] * 5
+    assert batcher._peak == 1  # so a batch of one is already all the callers there are: no wait

@@ -7,6 +7,13 @@ a thread, and hands each request its own slice of the outputs. A lone caller
 therefore pays at most ``max_wait_ms``; under load, requests that arrive while a
 pass runs form the next batch.
 
+Under steady concurrency, N closed-loop callers would otherwise split into two
+halves that alternate (one half computes while the other queues). So the batcher
+tracks how many requests were in flight at once over the last second; when fewer
+are queued than that, it waits up to ``regroup_wait_ms`` for the callers it just
+answered to send their next requests, and runs one batch of N. A lone caller
+(in flight: 1) never waits.
+
 If a batch fails, its requests are retried one by one, so a bad item fails only
 its own request. The queue is bounded: past ``max_queue`` waiting items a request
 is refused with 503 and ``Retry-After`` instead of growing memory and latency.
@@ -61,6 +68,10 @@ class Batcher:
         self._worker: asyncio.Task | None = None
         self.recent_batch_sizes: deque[int] = deque(maxlen=1000)
         self.busy = False
+        self._in_flight = 0          # requests submitted and not yet answered
+        self._peak = 0               # most requests in flight at once, over the current window
+        self._peak_before = 0        # ... and over the window before it
+        self._peak_since = 0.0
 
     @property
     def queued_items(self) -> int:
@@ -78,8 +89,22 @@ class Batcher:
         pending = _Pending(items, loop.create_future())
         self._queue.append(pending)
         self._queued_items += len(items)
+        self._in_flight += 1
+        self._note_peak()
         self._wakeup.set()
-        return await pending.future
+        try:
+            return await pending.future
+        finally:
+            self._in_flight -= 1
+
+    def _note_peak(self) -> None:
+        """Keep the most requests in flight at once over the last one to two seconds (two 1 s windows)."""
+        now = time.perf_counter()
+        if now - self._peak_since > 1.0:
+            self._peak_before = self._peak if now - self._peak_since < 2.0 else 0
+            self._peak, self._peak_since = self._in_flight, now
+        else:
+            self._peak = max(self._peak, self._in_flight)
 
     async def _run(self) -> None:
         while True:
@@ -94,6 +119,7 @@ class Batcher:
         batch: list[_Pending] = []
         size = 0
         deadline = time.perf_counter() + self.config.max_wait_ms / 1000
+        regroup_until = time.perf_counter() + self.config.regroup_wait_ms / 1000
         while True:
             while self._queue and (not batch or size + len(self._queue[0].items) <= self.max_batch):
                 pending = self._queue.popleft()
@@ -102,7 +128,11 @@ class Batcher:
                     continue
                 batch.append(pending)
                 size += len(pending.items)
-            remaining = deadline - time.perf_counter()
+            now = time.perf_counter()
+            expected = min(self.max_batch, max(self._peak, self._peak_before))  # callers about to send again
+            if len(batch) < expected and self.max_batch > 1:
+                deadline = max(deadline, regroup_until)
+            remaining = deadline - now
             if size >= self.max_batch or remaining <= 0 or self._queue or not batch:
                 return batch
             self._wakeup.clear()

@@ -31,6 +31,12 @@ class BatchingConfig(BaseModel):
         " arriving during a forward pass still form the next batch, and a lone caller never waits)",
     )
     max_queue: int = Field(1024, ge=1, description="items waiting per model before requests get 503 + Retry-After")
+    regroup_wait_ms: float = Field(
+        3.0, ge=0, le=100,
+        description="under steady concurrency, how long a batch may wait for the callers the previous batch just"
+        " answered (their next requests), so N concurrent callers form one batch of N instead of alternating"
+        " halves; never applies to a lone caller; 0 turns it off",
+    )
 
 
 class AuthConfig(BaseModel):
