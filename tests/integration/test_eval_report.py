@@ -72,7 +72,7 @@ def test_bad_data_exits_2_naming_the_line(fresh_settings, tmp_path):
     assert result.exit_code == 2 and "cols.csv:1: no column 'text'" in _unwrapped(result.output)
     assert "columns present: ['message', 'intent']" in _unwrapped(result.output)
 
-    result = CliRunner().invoke(app, ["eval", "chat", "--data", str(missing)])
+    result = CliRunner().invoke(app, ["eval", "embeddings", "--data", str(missing)])
     assert result.exit_code == 2 and "cannot be evaluated yet" in _unwrapped(result.output)
     assert "sentiment" in result.output
 

@@ -98,8 +98,8 @@ def test_records_without_the_truth_or_with_bad_inputs_fail_before_running():
 
 
 def test_tasks_without_a_metric_family_and_missing_data(tmp_path):
-    with pytest.raises(BadInput, match="task 'chat' cannot be evaluated yet"):
-        evaluate("chat", tmp_path)
+    with pytest.raises(BadInput, match="task 'embeddings' cannot be evaluated yet"):
+        evaluate("embeddings", tmp_path)
     with pytest.raises(BadInput, match="no such data file or folder"):
         evaluate("sentiment", tmp_path / "missing.jsonl")
 

@@ -119,6 +119,15 @@ class Task(Generic[In, Out]):
         """The part of an output that ``modelbay eval`` compares with a record's ``target_field``."""
         return getattr(output, self.target_field)
 
+    def eval_predictions(self, records: list[dict[str, Any]]) -> list[Any]:
+        """Predictions for records whose score is not what ``run`` returns (tasks that override this).
+
+        A language model is scored by the likelihood it gives the record's text, not by a reply it
+        generates: ``chat`` returns per-token log-likelihoods here. The evaluator calls this, instead
+        of running the inputs, whenever a task overrides it.
+        """
+        raise NotImplementedError
+
     @classmethod
     def fit(cls, data: Path, out_dir: Path, options: dict[str, Any], progress: Progress = False, *,
             name: str = "model") -> dict[str, Any]:

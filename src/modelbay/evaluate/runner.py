@@ -82,9 +82,14 @@ def _inputs(cls: type[Task], records: Sequence[dict], options: dict, where: str)
             found = sorted(rec) if isinstance(rec, dict) else type(rec).__name__
             raise BadInput(f"{where}: record {i + 1} has no {cls.target_field!r} (the truth); it has {found}")
         raw.append({**defaults, **{k: v for k, v in rec.items() if k in fields and k != cls.target_field}})
-    if cls.media_fields:
+    if cls.media_fields or _scores_records(cls):
         return None
     return [cls.coerce(r, allow_paths=True, field=f"{where}: record {i + 1}") for i, r in enumerate(raw)]
+
+
+def _scores_records(cls: type[Task]) -> bool:
+    """Whether the task scores records itself (``Task.eval_predictions``) instead of running inputs."""
+    return cls.eval_predictions is not Task.eval_predictions
 
 
 def evaluate_records(task: Task, records: Sequence[dict], *, options: dict[str, Any] | None = None,
@@ -109,10 +114,18 @@ def evaluate_records(task: Task, records: Sequence[dict], *, options: dict[str, 
     inputs = [{k: v for k, v in rec.items() if k != cls.target_field} for rec in records]
     n = len(records)
     outputs: list = []
+    scored: list = []
+    own_scores = _scores_records(cls)
     start = time.perf_counter()
     with reporter(progress) as rep:
         tick = rep.stage(f"eval {cls.name}", total=n)
         for lo in range(0, n, batch_size):
+            if own_scores:
+                part = list(records[lo:lo + batch_size])
+                scored.extend(task.eval_predictions(part))
+                outputs.extend([None] * len(part))
+                tick(len(outputs))
+                continue
             if items is not None:
                 batch = items[lo:lo + batch_size]
             else:  # media: read and validate one batch at a time, so a large set never sits in memory
@@ -122,7 +135,7 @@ def evaluate_records(task: Task, records: Sequence[dict], *, options: dict[str, 
             outputs.extend(task(batch))
             tick(len(outputs))
     seconds = time.perf_counter() - start
-    predictions = [task.prediction(out) for out in outputs]
+    predictions = scored if own_scores else [task.prediction(out) for out in outputs]
     family = cls.metric_family
     fn = get_family(family)
     extra: dict[str, Any] = {**options, "outputs": outputs, "inputs": inputs, "primary_field": cls.primary_field}

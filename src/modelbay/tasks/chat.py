@@ -118,11 +118,44 @@ class Chat(Task[ChatInput, ChatOutput]):
     Output = ChatOutput
     default_model = "smollm2-135m-instruct"
     primary_field = "prompt"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "stream"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "stream", "eval"})
+    #: `modelbay eval chat --data texts.jsonl`: perplexity of the model on each record's "text"
+    metric_family = "language-model"
+    target_field = "text"
     example_inputs = (
         {"prompt": "What is the capital of France?", "temperature": 0, "max_new_tokens": 8},
         {"messages": [{"role": "user", "content": "Say hello."}], "temperature": 0, "max_new_tokens": 6},
     )
+
+    @classmethod
+    def load_data(cls, path, options):
+        """Texts to score: a table (CSV/TSV/JSONL/JSON/Parquet) with a ``text`` column (``--text-col``)."""
+        from ..data.loaders import read_table
+
+        column = options.get("text_col") or "text"
+        records = []
+        for line, row in read_table(path, fmt=options.get("format")):
+            value = row.get(column)
+            if not isinstance(value, str) or not value.strip():
+                raise BadInput(f"{path}:{line}: no text in column {column!r}; columns present: {sorted(row)}",
+                               hint="name the text column with --text-col")
+            records.append({"text": value})
+        return records
+
+    def eval_predictions(self, records):
+        """Per-token natural-log likelihoods of each record's text (its first token is given, not scored)."""
+        import torch
+
+        scores = []
+        for rec in records:
+            ids = self.tokenizer(rec["text"], add_special_tokens=False)["input_ids"][: self.context_tokens]
+            if len(ids) < 2:
+                raise BadInput(f"text {rec['text'][:40]!r} is under 2 tokens; perplexity needs at least 2")
+            with torch.inference_mode():
+                logits = self.lm(torch.tensor([ids], device=self.lm.device)).logits[0, :-1].float()
+            logp = torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(ids[1:], device=logits.device)[:, None])
+            scores.append(logp[:, 0].tolist())
+        return scores
 
     def setup(self, model, device="cpu") -> None:
         super().setup(model, device)
