@@ -54,3 +54,17 @@ def test_bad_names_and_references_are_refused_with_the_fix(tmp_path):
         _card(staging)
     with pytest.raises(ModelNotFound, match="versions: 1"):
         store.get("intent@5")
+
+
+def test_every_published_card_says_when_and_which_modelbay(tmp_path):
+    import json
+
+    from modelbay import __version__
+
+    store = ArtifactStore(tmp_path)
+    with store.new_version("intent", "text-classification") as staging:
+        _card(staging, metrics={"accuracy": 0.9})
+    card = json.loads((tmp_path / "intent" / "1" / "model_card.json").read_text())
+    assert card["modelbay_version"] == __version__ and card["created"].startswith("20")
+    assert card["name"] == "intent" and card["metrics"] == {"accuracy": 0.9}
+    assert store.get("intent").card == card

@@ -84,6 +84,8 @@ class ArtifactStore:
             yield staging
             card_path = staging / "model_card.json"
             card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+            card = _stamp(card, name, task)
+            card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             _fsync_tree(staging)
             with self._db() as conn:  # the transaction serialises concurrent trainers of one name
                 row = conn.execute("SELECT MAX(version) FROM versions WHERE name = ?", (name,)).fetchone()
@@ -127,6 +129,20 @@ class ArtifactStore:
         with self._db() as conn:
             conn.execute("INSERT OR REPLACE INTO promoted VALUES (?, ?)", (artifact.name, artifact.version))
         return self.get(artifact.name)
+
+
+def _stamp(card: dict[str, Any], name: str, task: str) -> dict[str, Any]:
+    """What every model card carries, whichever trainer wrote it: name, task, when, which modelbay."""
+    from datetime import UTC, datetime
+
+    from .. import __version__
+
+    card = dict(card)
+    card.setdefault("name", name)
+    card.setdefault("task", task)
+    card.setdefault("modelbay_version", __version__)
+    card.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
+    return card
 
 
 def check_name(name: str) -> None:
