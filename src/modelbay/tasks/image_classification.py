@@ -12,7 +12,6 @@ Model kinds (``options.backend`` in the catalog spec or a trained model's card):
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -119,42 +118,21 @@ class TransferHead:
     FORMAT = "modelbay.image-head/1"
 
     def __init__(self, path, device: str = "cpu") -> None:
-        import numpy as np
-
         from ..core.catalog import resolve
-        from ..core.errors import ModelUnavailable
+        from ..core.model_files import ModelDir
 
         path = Path(path)
-
-        def bad(problem: str) -> ModelUnavailable:
-            return ModelUnavailable(f"{path}: {problem}", hint="train the model again with `modelbay train image-classification`")
-
-        try:
-            config = json.loads((path / "head.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise bad("head.json is missing") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise bad(f"head.json is not valid JSON ({exc})") from None
-        if not isinstance(config, dict) or config.get("format") != self.FORMAT:
-            raise bad(f"head.json format {config.get('format') if isinstance(config, dict) else config!r}, expected {self.FORMAT!r}")
-        missing = [k for k in ("base", "labels", "n_layers", "image_size") if k not in config]
-        if missing:
-            raise bad(f"head.json lacks {missing}")
-        labels = config["labels"]
-        if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
-            raise bad(f"head.json labels must be a list of at least 2 strings, got {labels!r}")
-        self.labels: list[str] = labels
+        d = ModelDir(path, hint="train the model again with `modelbay train image-classification`")
+        bad = d.error
+        config = d.config("head.json", (self.FORMAT,), required=("base", "labels", "n_layers", "image_size"))
+        self.labels: list[str] = d.labels(config, "head.json")
         self.temperature = float(config.get("temperature", 1.0))
         self.image_size = int(config["image_size"])
         self.crop_fraction = float(config.get("crop_fraction", 1.0))
         self.mean, self.std = float(config.get("mean", 127.0)), float(config.get("std", 128.0))
-        try:
-            weights = np.load(path / "head.npz")
-            self.layers = [(weights[f"W{i}"], weights[f"b{i}"]) for i in range(int(config["n_layers"]))]
-        except (FileNotFoundError, KeyError, ValueError, OSError) as exc:
-            raise bad(f"head.npz does not hold the {config['n_layers']} layers head.json promises ({exc})") from None
-        if self.layers[-1][0].shape[1] != len(labels) or self.layers[0][0].shape[0] != 1280:
-            raise bad(f"head layers {[w.shape for w, _ in self.layers]} do not map 1280 features to {len(labels)} labels")
+        self.layers = d.mlp_layers(config["n_layers"], len(self.labels))
+        if self.layers[0][0].shape[0] != 1280:
+            raise bad(f"head layers {[w.shape for w, _ in self.layers]} do not take EfficientNet's 1280 features")
         base = resolve(config["base"])
         opts = base.spec.options
         fine_tuned = path / config["backbone_file"] if config.get("backbone_file") else None
@@ -167,17 +145,9 @@ class TransferHead:
             raise bad(f"{config.get('backbone_file')} does not fit {config['base']} ({str(exc)[:300]})") from None
 
     def predict_proba(self, features):
-        import numpy as np
+        from ..core.model_files import mlp_logits, softmax
 
-        h = features
-        for i, (w, b) in enumerate(self.layers):
-            h = h @ w + b
-            if i < len(self.layers) - 1:
-                h = np.maximum(h, 0.0)
-        z = h / self.temperature
-        z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=1, keepdims=True)
+        return softmax(mlp_logits(self.layers, features) / self.temperature)
 
 
 @register

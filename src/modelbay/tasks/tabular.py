@@ -171,19 +171,12 @@ class TabularModel:
     """A trained model directory, loaded: ``predict(rows)`` gives probabilities (n, k) or values (n,)."""
 
     def __init__(self, path: str | Path) -> None:
+        from ..core.model_files import ModelDir
+
         path = Path(path)
-
-        def bad(problem: str) -> ModelUnavailable:
-            return ModelUnavailable(f"{path}: {problem}", hint="retrain it with `modelbay train tabular-…`")
-
-        try:
-            config = json.loads((path / "tabular.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise bad("tabular.json is missing") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise bad(f"tabular.json is not valid JSON ({exc})") from None
-        if not isinstance(config, dict) or config.get("format") != FORMAT:
-            raise bad(f"tabular.json format {config.get('format') if isinstance(config, dict) else None!r}, expected {FORMAT!r}")
+        d = ModelDir(path, hint="retrain it with `modelbay train tabular-…`")
+        bad = d.error
+        config = d.config("tabular.json", (FORMAT,))
         if not (path / "model.txt").is_file():
             raise bad("model.txt is missing")
         import lightgbm as lgb

@@ -13,7 +13,6 @@ Model kinds (``options.backend`` in the catalog spec):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import ClassVar
 
@@ -53,53 +52,22 @@ class EmbeddingHead:
     EXTRA_FEATURES: ClassVar[dict[str, int]] = {"vader": 4}
 
     def __init__(self, path, device: str = "cpu") -> None:
-        import numpy as np
-
-        from ..core.errors import ModelUnavailable
         from ..core.loading import load_task
+        from ..core.model_files import ModelDir
 
-        path = Path(path)
-
-        def bad(problem: str) -> ModelUnavailable:
-            return ModelUnavailable(f"{path}: {problem}", hint="retrain the head with modelbay.train.embedding_head or reinstall the model")
-
-        try:
-            config = json.loads((path / "head.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise bad("head.json is missing") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise bad(f"head.json is not valid JSON ({exc})") from None
-        if not isinstance(config, dict) or config.get("format") not in self.FORMATS:
-            found = config.get("format") if isinstance(config, dict) else type(config).__name__
-            raise bad(f"head.json format {found!r}, expected one of {list(self.FORMATS)}")
-        missing = [k for k in ("embedder", "labels", "n_layers") if k not in config]
-        if missing:
-            raise bad(f"head.json lacks {missing}")
-        labels = config["labels"]
-        if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
-            raise bad(f"head.json labels must be a list of at least 2 strings, got {labels!r}")
-        self.labels: list[str] = labels
+        d = ModelDir(path, hint="retrain the head with modelbay.train.embedding_head or reinstall the model")
+        config = d.config("head.json", self.FORMATS, required=("embedder", "labels", "n_layers"))
+        self.labels: list[str] = d.labels(config, "head.json")
         self.temperature = float(config.get("temperature", 1.0))
         if not self.temperature > 0:
-            raise bad(f"head.json temperature must be > 0, got {self.temperature}")
+            raise d.error(f"head.json temperature must be > 0, got {self.temperature}")
         self.embed_kind = config.get("embed_kind", "query")
         self.max_chars = int(config.get("max_chars", 100_000))
         self.extra = list(config.get("extra_features", []))
         unknown = [f for f in self.extra if f not in self.EXTRA_FEATURES]
         if unknown:
-            raise bad(f"head.json names unknown extra features {unknown}; known: {sorted(self.EXTRA_FEATURES)}")
-        try:
-            weights = np.load(path / "head.npz")
-            self.layers = [(weights[f"W{i}"], weights[f"b{i}"]) for i in range(int(config["n_layers"]))]
-        except FileNotFoundError:
-            raise bad("head.npz is missing") from None
-        except (KeyError, ValueError, OSError) as exc:
-            raise bad(f"head.npz does not hold the {config['n_layers']} layers head.json promises ({exc})") from None
-        for i, (w, b) in enumerate(self.layers):
-            if w.ndim != 2 or b.shape != (w.shape[1],) or (i and w.shape[0] != self.layers[i - 1][0].shape[1]):
-                raise bad(f"layer {i} has shapes W{w.shape} b{b.shape} that do not chain")
-        if self.layers[-1][0].shape[1] != len(self.labels):
-            raise bad(f"the last layer has {self.layers[-1][0].shape[1]} outputs for {len(self.labels)} labels")
+            raise d.error(f"head.json names unknown extra features {unknown}; known: {sorted(self.EXTRA_FEATURES)}")
+        self.layers = d.mlp_layers(config["n_layers"], len(self.labels))
         self.embedder = load_task("embeddings", config["embedder"], device)
         self._vader = None
 
@@ -134,22 +102,14 @@ class EmbeddingHead:
         return x
 
     def logits(self, features):
-        import numpy as np
+        from ..core.model_files import mlp_logits
 
-        h = features
-        for i, (w, b) in enumerate(self.layers):
-            h = h @ w + b
-            if i < len(self.layers) - 1:
-                h = np.maximum(h, 0.0)
-        return h
+        return mlp_logits(self.layers, features)
 
     def predict_proba(self, texts: list[str]):
-        import numpy as np
+        from ..core.model_files import softmax
 
-        z = self.logits(self.features(texts)) / self.temperature
-        z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=1, keepdims=True)
+        return softmax(self.logits(self.features(texts)) / self.temperature)
 
 
 _VADER_ANALYZERS: dict = {}

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..core.model_files import mlp_logits, softmax
+
 if TYPE_CHECKING:
     from .embedding_head import HeadConfig
+
+
+#: the MLP's logits in numpy: the very function inference backends run, so training and serving agree
+forward = mlp_logits
+__all__ = ["expected_calibration_error", "fit_mlp", "fit_temperature", "forward", "merge_ensemble", "softmax"]
 
 
 def fit_mlp(X, y, sample_weight, X_val, y_val, config: HeadConfig, n_classes: int):
@@ -100,26 +107,6 @@ def merge_ensemble(members: list[list]) -> list:
             b = np.concatenate(bs)
         merged.append((np.asarray(w, dtype=np.float32), np.asarray(b, dtype=np.float32)))
     return merged
-
-
-def forward(layers, X):
-    """Logits of the MLP in numpy (the same computation EmbeddingHead runs)."""
-    import numpy as np
-
-    h = X
-    for i, (w, b) in enumerate(layers):
-        h = h @ w + b
-        if i < len(layers) - 1:
-            h = np.maximum(h, 0.0)
-    return h
-
-
-def softmax(z):
-    import numpy as np
-
-    z = z - z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return p / p.sum(axis=1, keepdims=True)
 
 
 def fit_temperature(logits, y) -> float:
