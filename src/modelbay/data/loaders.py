@@ -22,7 +22,8 @@ from typing import Any
 from ..core.errors import BadInput
 
 #: extension -> format name
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
+           ".parquet": "parquet", ".pq": "parquet"}
 _HINT_FORMATS = "use a .csv, .tsv, .jsonl, .json (a list of objects) or .parquet file"
 
 

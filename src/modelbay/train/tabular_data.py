@@ -3,7 +3,8 @@
 Columns come back typed: a float64 array for numbers and booleans (missing = NaN) or an object array
 of strings (missing = None) for everything else. Errors name the file and the row.
 
-Private to the tabular tasks until ``modelbay.data.loaders`` offers the same (the lead unifies them).
+Format detection and JSON/JSONL parsing are ``modelbay.data.loaders``'; what this adds is typing
+whole columns (pyarrow for CSV/TSV/Parquet), which tree models need and record readers do not.
 
 >>> table = read_columns(Path("churn.csv"))                        # doctest: +SKIP
 >>> features, label_col = select_columns(table, {"drop_cols": ["customer_id"]})   # doctest: +SKIP
@@ -11,7 +12,6 @@ Private to the tabular tasks until ``modelbay.data.loaders`` offers the same (th
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +21,6 @@ from typing import Any
 from ..core.errors import BadInput
 from ..tasks.tabular import category_key
 
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
-           ".parquet": "parquet", ".pq": "parquet"}
 DEFAULT_LABEL_COLS = ("label", "target")
 
 
@@ -39,14 +37,13 @@ class Table:
 
 def read_columns(path: Path, fmt: str | None = None) -> Table:
     """Read a whole table; ``fmt`` (csv, tsv, jsonl, json, parquet) overrides the file suffix."""
+    from ..data.loaders import table_format
+
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"no such data file: {path}" if not path.exists() else f"{path} is a folder; expected one table file",
                        hint="pass a .csv, .tsv, .jsonl, .json or .parquet file")
-    fmt = fmt or FORMATS.get(path.suffix.lower())
-    if fmt not in set(FORMATS.values()):
-        raise BadInput(f"{path}: unsupported table format {fmt or path.suffix!r}",
-                       hint=f"use one of {', '.join(sorted(set(FORMATS.values())))} (or --format)")
+    fmt = table_format(path, fmt)
     if fmt in ("csv", "tsv"):
         return _read_csv(path, "\t" if fmt == "tsv" else ",")
     if fmt == "parquet":
@@ -124,26 +121,9 @@ def _from_arrow(path: Path, arrow, where: Callable[[int], str]) -> Table:
 def _read_json(path: Path, *, lines: bool) -> Table:
     import numpy as np
 
-    rows: list[tuple[str, Any]] = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: not UTF-8 text") from None
-    if lines:
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append((f"line {n}", json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    raise BadInput(f"{path}: line {n}: not valid JSON ({exc.msg})") from None
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-        if not isinstance(data, list):
-            raise BadInput(f"{path}: expected a JSON array of objects (one per row)", hint="or use JSON lines (.jsonl)")
-        rows = [(f"item {n}", obj) for n, obj in enumerate(data, 1)]
+    from ..data.loaders import read_table
+
+    rows = [(f"line {n}" if lines else f"item {n}", obj) for n, obj in read_table(path, "jsonl" if lines else "json")]
     names: dict[str, None] = {}
     for label, obj in rows:
         if not isinstance(obj, dict):
