@@ -185,7 +185,9 @@ def train_image_classifier(data: str | Path, out_dir: str | Path, config: Transf
         temperature = fit_temperature(logits, y[va_rows]) if config.calibrate and len(va_rows) >= 30 else 1.0
         fit_s = time.perf_counter() - t2
     probs = softmax(logits / temperature)
-    val_metrics = classification_report(y[va_rows], probs.argmax(1), labels)
+    from ..evaluate.classification import classification_metrics
+
+    val_metrics = classification_metrics([labels[i] for i in y[va_rows]], [labels[i] for i in probs.argmax(1)], labels)
     total_s = time.perf_counter() - t0
     card = {
         "name": name, "task": task, "labels": labels, "format": "modelbay.image-head/1", "base": config.base,
@@ -208,29 +210,6 @@ def train_image_classifier(data: str | Path, out_dir: str | Path, config: Transf
             "backbone_file": "backbone.pt" if delta is not None else None}
     _write_model(Path(out_dir), head, layers, delta, card)
     return card
-
-
-def classification_report(y_true, y_pred, labels: list[str]) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix (rows = truth).
-
-    >>> m = classification_report([0, 0, 1, 1], [0, 1, 1, 1], ["a", "b"])
-    >>> m["accuracy"], m["macro_f1"], m["confusion_matrix"]
-    (0.75, 0.7333, [[1, 1], [0, 2]])
-    """
-    import numpy as np
-
-    k = len(labels)
-    cm = np.bincount(np.asarray(y_true) * k + np.asarray(y_pred), minlength=k * k).reshape(k, k)
-    tp, support, predicted = np.diag(cm), cm.sum(1), cm.sum(0)
-    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
-    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0)
-    return {
-        "n": int(cm.sum()), "accuracy": round(float(tp.sum() / max(cm.sum(), 1)), 4), "macro_f1": round(float(f1.mean()), 4),
-        "per_class": {label: {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),
-                              "support": int(s)} for label, p, r, f, s in zip(labels, precision, recall, f1, support)},
-        "confusion_matrix": cm.tolist(),
-    }
 
 
 def _lazy_stage(rep, name: str):

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput
+from ..core.loading import prepare_environment
 from ..core.task import Progress
 from ..tasks.tabular import FORMAT, apply_calibration, booster_proba, category_key
 from .progress import reporter
@@ -194,7 +194,7 @@ def train_tabular(data: Path, out_dir: Path, kind: str, options: dict[str, Any],
     train_idx, val_idx, cal_idx = split_rows(y, kind, config)
     weights = class_weights(y[train_idx], classes, config.class_weight) if kind == "classification" else None
 
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep: the CPU may be shared
+    prepare_environment()  # the OpenMP settings every runtime here shares (core/loading.py)
     import lightgbm as lgb
 
     params = _lgb_params(kind, len(classes), len(train_idx), config)
