@@ -217,7 +217,6 @@ class TextClassification(Task[TextInput, ClassificationOutput]):
 
         Both take ``text_col``/``label_col`` (columns of the CSV/JSONL file) and ``language``.
         """
-        from dataclasses import fields
 
         from ..evaluate.classification import load_labelled
         from ..train.embedding_head import HeadConfig, train_embedding_head
@@ -234,17 +233,10 @@ class TextClassification(Task[TextInput, ClassificationOutput]):
 
             return finetune(records, out_dir, config_from_options(options), name=name, task=cls.name,
                             progress=progress, data_file=data, card_extra={**extra, "data_file": str(data)})
-        known = {f.name for f in fields(HeadConfig)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise BadInput(f"unknown training option(s) {', '.join(unknown)}; "
-                           f"known: {', '.join(sorted(known | {'method', 'text_col', 'label_col', 'language'}))}")
-        for key in ("hidden_sizes", "extra_features"):
-            if key in options and not isinstance(options[key], (list, tuple)):
-                options[key] = [options[key]]
-            if key in options:
-                options[key] = tuple(options[key])
-        return train_embedding_head(records, out_dir, HeadConfig(**options), name=name, task=cls.name,
+        from ..train.options import config_from_options
+
+        config = config_from_options(HeadConfig, options, also_known=("method", "text_col", "label_col", "language"))
+        return train_embedding_head(records, out_dir, config, name=name, task=cls.name,
                                     progress=progress, card_extra={"options": {"backend": "embedding-head"},
                                                                    "data_file": str(data), **extra})
 

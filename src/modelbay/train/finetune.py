@@ -375,10 +375,8 @@ def _write_model(out_dir: str | Path, model, tokenizer, max_length: int, card: d
 
 def config_from_options(options: dict[str, Any]) -> FinetuneConfig:
     """``--param`` options as a config; unknown names are an error that lists the known ones."""
-    known = {f.name for f in fields(FinetuneConfig)}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise BadInput(f"unknown training option(s) {', '.join(unknown)} for method=finetune; "
-                       f"known: {', '.join(sorted(known | {'method', 'text_col', 'label_col', 'language'}))}")
-    return FinetuneConfig(**options)
+    from .options import config_from_options
+
+    return config_from_options(FinetuneConfig, options, what="method=finetune",
+                               also_known=("method", "text_col", "label_col", "language"))
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,27 +66,9 @@ class TransferConfig:
 
 def transfer_config(options: dict[str, Any]) -> TransferConfig:
     """A ``TransferConfig`` from ``--param`` options; unknown names and bad values are BadInput."""
-    known = {f.name: f for f in fields(TransferConfig)}
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise BadInput(f"unknown training option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    values: dict[str, Any] = {}
-    defaults = TransferConfig()
-    for key, value in options.items():
-        kind = type(getattr(defaults, key))
-        try:
-            if kind is tuple:
-                items = value if isinstance(value, (list, tuple)) else ([] if value in ("", None) else [value])
-                values[key] = tuple(int(v) for v in items)
-            elif kind is bool:
-                if isinstance(value, str) and value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError(value)
-                values[key] = value.lower() in ("true", "1", "yes") if isinstance(value, str) else bool(value)
-            else:
-                values[key] = kind(value)
-        except (TypeError, ValueError):
-            raise BadInput(f"training option {key}={value!r}: expected {kind.__name__}") from None
-    config = TransferConfig(**values)
+    from .options import config_from_options
+
+    config = config_from_options(TransferConfig, options)
     checks = [
         (config.image_size % 32 == 0 and 64 <= config.image_size <= 512, "image_size must be a multiple of 32 in 64..512"),
         (0 < config.crop_fraction <= 1, "crop_fraction must be in (0, 1]"),

@@ -22,11 +22,12 @@ import hashlib
 import json
 import time
 import unicodedata
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput, ModelUnavailable
+from .options import config_from_options
 
 FORMAT = "modelbay.ner-crf/1"
 MODEL_FILE = "ner.crfsuite"
@@ -52,7 +53,7 @@ class CrfConfig:
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> CrfConfig:
-        config = dataclass_from_options(cls, options, "the CRF")
+        config = config_from_options(cls, options, what="the CRF")
         if config.scheme not in ("BIO", "BIOES"):
             raise BadInput(f"scheme {config.scheme!r}: expected BIO or BIOES")
         if config.split not in ("tail", "random"):
@@ -60,28 +61,6 @@ class CrfConfig:
         if not 0 <= config.val_fraction < 1:
             raise BadInput(f"val_fraction {config.val_fraction}: expected 0 <= x < 1")
         return config
-
-
-def dataclass_from_options(cls, options: dict[str, Any], what: str):
-    """``cls(**options)`` with each value cast to the field's type; unknown or bad options name themselves."""
-    defaults = cls()
-    known = [f.name for f in fields(cls)]
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise BadInput(f"unknown training option(s) {', '.join(unknown)} for {what}; known: {', '.join(known)}")
-    values = {}
-    for key, value in options.items():
-        kind = type(getattr(defaults, key))
-        try:
-            if kind is bool and isinstance(value, str):
-                if value.lower() not in ("1", "true", "yes", "0", "false", "no"):
-                    raise ValueError(value)
-                values[key] = value.lower() in ("1", "true", "yes")
-            else:
-                values[key] = kind(value)
-        except (TypeError, ValueError):
-            raise BadInput(f"training option {key}={value!r}: expected {kind.__name__}") from None
-    return cls(**values)
 
 
 def _norm(char: str) -> str:

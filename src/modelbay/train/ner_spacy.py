@@ -46,9 +46,9 @@ class SpacyConfig:
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> SpacyConfig:
-        from .ner_crf import dataclass_from_options
+        from .options import config_from_options
 
-        config = dataclass_from_options(cls, options, "spaCy fine-tuning")
+        config = config_from_options(cls, options, what="spaCy fine-tuning")
         if config.epochs < 1 or not 0 <= config.dropout < 1 or not 0 <= config.val_fraction < 1:
             raise BadInput(f"need epochs >= 1, 0 <= dropout < 1, 0 <= val_fraction < 1; got {config}")
         if config.split not in ("tail", "random"):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from ..core.loading import prepare_environment
 from ..core.task import Progress
 from ..tasks.tabular import FORMAT, apply_calibration, booster_proba, category_key
 from .progress import reporter
-from .tabular_data import as_list, label_values, read_columns, select_columns
+from .tabular_data import label_values, read_columns, select_columns
 
 MIN_ROWS = 20
 
@@ -62,15 +62,9 @@ class TabularConfig:
 
 
 def parse_config(options: dict[str, Any]) -> TabularConfig:
-    known = {f.name for f in fields(TabularConfig)}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise BadInput(f"unknown training option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    values = dict(options)
-    for key in ("feature_cols", "drop_cols", "categorical_cols"):
-        if key in values:
-            values[key] = tuple(as_list(values[key]))
-    config = TabularConfig(**values)
+    from .options import config_from_options
+
+    config = config_from_options(TabularConfig, options)
     if config.calibration not in ("auto", "sigmoid", "isotonic", "none"):
         raise BadInput(f"calibration {config.calibration!r}: expected auto, sigmoid, isotonic or none")
     if not (0 < config.val_fraction < 0.5 and 0 <= config.calibration_fraction < 0.5):
