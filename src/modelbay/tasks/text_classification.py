@@ -218,14 +218,13 @@ class TextClassification(Task[TextInput, ClassificationOutput]):
         Both take ``text_col``/``label_col`` (columns of the CSV/JSONL file) and ``language``.
         """
 
-        from ..evaluate.classification import load_labelled
         from ..train.embedding_head import HeadConfig, train_embedding_head
 
         options = dict(options)
         method = options.pop("method", "head")
         if method not in ("head", "finetune"):
             raise BadInput(f"unknown training method {method!r}; known: head, finetune")
-        records = load_labelled(data, options.pop("text_col", "text"), options.pop("label_col", "label"))
+        records = cls.load_data(data, {k: options.pop(k, None) for k in ("text_col", "label_col", "format")})
         language = options.pop("language", None)
         extra = {"languages": [language] if isinstance(language, str) else list(language)} if language else {}
         if method == "finetune":
@@ -235,7 +234,7 @@ class TextClassification(Task[TextInput, ClassificationOutput]):
                             progress=progress, data_file=data, card_extra={**extra, "data_file": str(data)})
         from ..train.options import config_from_options
 
-        config = config_from_options(HeadConfig, options, also_known=("method", "text_col", "label_col", "language"))
+        config = config_from_options(HeadConfig, options, also_known=("method", "text_col", "label_col", "format", "language"))
         return train_embedding_head(records, out_dir, config, name=name, task=cls.name,
                                     progress=progress, card_extra={"options": {"backend": "embedding-head"},
                                                                    "data_file": str(data), **extra})

@@ -378,5 +378,5 @@ def config_from_options(options: dict[str, Any]) -> FinetuneConfig:
     from .options import config_from_options
 
     return config_from_options(FinetuneConfig, options, what="method=finetune",
-                               also_known=("method", "text_col", "label_col", "language"))
+                               also_known=("method", "text_col", "label_col", "format", "language"))
 
