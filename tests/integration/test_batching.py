@@ -199,3 +199,51 @@ def test_a_lone_caller_never_waits_to_regroup():
     _closed_loop(batcher, callers=1, rounds=5)
     assert task.calls == [1] * 5
     assert batcher._peak == 1  # so a batch of one is already all the callers there are: no wait
+
+
+def _spread_arrivals(batcher, callers: int, gap_s: float, rounds: int):
+    """``callers`` clients whose next requests come back one after another, ``gap_s`` apart (the event
+    loop parsing them in turn), so a round's requests arrive over ``callers x gap_s``."""
+    async def client(k):
+        for r in range(rounds):
+            [out] = await batcher.submit(_items(k * 100 + r))
+            assert out.doubled == 2 * (k * 100 + r)
+            await asyncio.sleep(gap_s * k)
+
+    async def main():
+        await asyncio.gather(*(client(k) for k in range(callers)))
+
+    run(main())
+
+
+def test_regrouping_waits_while_callers_keep_arriving():
+    """Arrivals 3 ms apart over 21 ms, regroup_wait_ms 10: the wait runs from the latest arrival, not from
+    the first one, so every round is still one pass of all 8 (a 10 ms wait from the first would cut it)."""
+    task = Doubler(delay_s=0.02)
+    config = BatchingConfig(max_batch_size=32, max_wait_ms=0, regroup_wait_ms=10)
+    _spread_arrivals(Batcher(task, config, threading.Lock()), callers=8, gap_s=0.003, rounds=6)
+    later = task.calls[1:]
+    assert later.count(8) >= len(later) - 1, task.calls
+
+
+def test_regrouping_wait_is_capped():
+    """Requests that keep trickling in (one per ms, each gap under regroup_wait_ms) do not hold a pass
+    forever: after 60 callers were in flight at once, a trickle of 60 starts its pass after at most
+    4 x regroup_wait_ms (20 ms), with the ~20 that came by then, not with all 60."""
+    from modelbay.serve.batching import REGROUP_CAP_FACTOR
+
+    assert REGROUP_CAP_FACTOR * 5 == 20
+    task = Doubler(delay_s=0.05)
+    batcher = Batcher(task, BatchingConfig(max_batch_size=64, max_wait_ms=0, regroup_wait_ms=5), threading.Lock())
+
+    async def main():
+        await asyncio.gather(*(batcher.submit(_items(k)) for k in range(60)))  # 60 in flight: expected next
+        pending = []
+        for k in range(60):
+            pending.append(asyncio.ensure_future(batcher.submit(_items(k))))
+            await asyncio.sleep(0.001)
+        outs = await asyncio.gather(*pending)
+        assert [o.doubled for [o] in outs] == [2 * k for k in range(60)]
+
+    run(main())
+    assert task.calls[0] == 60 and 1 <= task.calls[1] <= 40, task.calls

@@ -10,8 +10,9 @@ pass runs form the next batch.
 Under steady concurrency, N closed-loop callers would otherwise split into two
 halves that alternate (one half computes while the other queues). So the batcher
 tracks how many requests were in flight at once over the last second; when fewer
-are queued than that, it waits up to ``regroup_wait_ms`` for the callers it just
-answered to send their next requests, and runs one batch of N. A lone caller
+are queued than that, it waits for the callers it just answered to send their next
+requests -- until ``regroup_wait_ms`` pass with no new arrival, at most
+``REGROUP_CAP_FACTOR`` times that in all -- and runs one batch of N. A lone caller
 (in flight: 1) never waits.
 
 If a batch fails, its requests are retried one by one, so a bad item fails only
@@ -50,6 +51,15 @@ class _Pending:
     enqueued: float = field(default_factory=time.perf_counter)
 
 
+def _expire(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
+#: regrouping waits at most this many times ``regroup_wait_ms`` in all (while requests keep arriving)
+REGROUP_CAP_FACTOR = 4
+
+
 #: called after every forward pass with (task, model, batch_items, seconds)
 BatchListener = Callable[[str, str, int, float], None]
 
@@ -77,8 +87,13 @@ class Batcher:
     def queued_items(self) -> int:
         return self._queued_items
 
-    async def submit(self, items: list) -> list:
-        """Run ``items`` (one request) through the model, batched with whatever else is waiting."""
+    async def submit(self, items: list, timeout_s: float | None = None) -> list:
+        """Run ``items`` (one request) through the model, batched with whatever else is waiting.
+
+        Past ``timeout_s`` the request gets :class:`TimeoutError` (its items are dropped if still
+        queued, its outputs if already running). A timer on the loop rather than
+        ``asyncio.wait_for``: that wraps every request in a task of its own.
+        """
         if self._queued_items + len(items) > self.config.max_queue:
             raise ServerBusy(f"model {self.task.model.spec.name!r} has {self._queued_items} items waiting; "
                              f"the queue holds {self.config.max_queue}")
@@ -92,10 +107,13 @@ class Batcher:
         self._in_flight += 1
         self._note_peak()
         self._wakeup.set()
+        timer = loop.call_later(timeout_s, _expire, pending.future) if timeout_s is not None else None
         try:
             return await pending.future
         finally:
             self._in_flight -= 1
+            if timer is not None:
+                timer.cancel()
 
     def _note_peak(self) -> None:
         """Keep the most requests in flight at once over the last one to two seconds (two 1 s windows)."""
@@ -118,8 +136,11 @@ class Batcher:
     async def _collect(self) -> list[_Pending]:
         batch: list[_Pending] = []
         size = 0
-        deadline = time.perf_counter() + self.config.max_wait_ms / 1000
-        regroup_until = time.perf_counter() + self.config.regroup_wait_ms / 1000
+        start = time.perf_counter()
+        deadline = start + self.config.max_wait_ms / 1000
+        regroup_s = self.config.regroup_wait_ms / 1000
+        regroup_cap = start + REGROUP_CAP_FACTOR * regroup_s
+        last_arrival = start
         while True:
             while self._queue and (not batch or size + len(self._queue[0].items) <= self.max_batch):
                 pending = self._queue.popleft()
@@ -128,16 +149,21 @@ class Batcher:
                     continue
                 batch.append(pending)
                 size += len(pending.items)
+                last_arrival = max(last_arrival, pending.enqueued)
             now = time.perf_counter()
             expected = min(self.max_batch, max(self._peak, self._peak_before))  # callers about to send again
             if len(batch) < expected and self.max_batch > 1:
-                deadline = max(deadline, regroup_until)
+                # wait while the callers just answered keep coming back: until regroup_wait_ms pass with
+                # no new request (the event loop parses them one after another, so N callers arrive over
+                # N x its per-request time), and never longer than the cap
+                deadline = max(deadline, min(last_arrival + regroup_s, regroup_cap))
             remaining = deadline - now
             if size >= self.max_batch or remaining <= 0 or self._queue or not batch:
                 return batch
             self._wakeup.clear()
             try:
-                await asyncio.wait_for(self._wakeup.wait(), remaining)
+                async with asyncio.timeout(remaining):  # unlike wait_for, no task of its own per wait
+                    await self._wakeup.wait()
             except TimeoutError:
                 return batch
 

@@ -16,8 +16,14 @@ class JSONByDefault:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope.get("method") in ("POST", "PUT", "PATCH"):
-            headers = [(k, v) for k, v in scope.get("headers", []) if k != b"content-type"]
-            current = next((v for k, v in scope.get("headers", []) if k == b"content-type"), b"")
-            if not current.lower().startswith(_KEEP) and not current.lower().endswith(b"+json"):
+            current = b""
+            for key, value in scope.get("headers", ()):
+                if key == b"content-type":
+                    current = value.lower()
+                    break
+            if not current.startswith(_KEEP) and not current.endswith(b"+json"):
+                # a copy only when something changes: the router then records the matched route on the
+                # caller's own scope, where the access log reads it (no second route match per request)
+                headers = [(k, v) for k, v in scope.get("headers", ()) if k != b"content-type"]
                 scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
         await self.app(scope, receive, send)

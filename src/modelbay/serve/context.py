@@ -58,7 +58,7 @@ class ServerContext:
         loaded = await self.load(task, model)
         batcher = self._batcher(loaded)
         try:
-            outputs = await asyncio.wait_for(batcher.submit(items), self.config.request_timeout_s)
+            outputs = await batcher.submit(items, self.config.request_timeout_s)
         except TimeoutError:
             raise RequestTimeout(
                 f"no answer within {self.config.request_timeout_s:g} s",

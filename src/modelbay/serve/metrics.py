@@ -54,13 +54,20 @@ class ServerMetrics:
                                     ["task", "model"], buckets=_BATCH_BUCKETS, registry=r)
         self.batch_seconds = Histogram("modelbay_batch_seconds", "duration of one forward pass",
                                        ["task", "model"], buckets=_SECONDS_BUCKETS, registry=r)
+        self._request_children: dict[tuple[str, str, int], tuple] = {}  # bounded: routes x methods x statuses
         r.register(_StateCollector(ctx))
         ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes, open fds...
 
     def on_request(self, record: RequestRecord) -> None:
         method = record.method if record.method in _METHODS else "OTHER"
-        self.requests.labels(record.route, method, str(record.status)).inc()
-        self.request_seconds.labels(record.route).observe(record.duration_s)
+        key = (record.route, method, record.status)
+        children = self._request_children.get(key)
+        if children is None:  # .labels() validates and locks on every call; look each series up once
+            children = (self.requests.labels(record.route, method, str(record.status)),
+                        self.request_seconds.labels(record.route))
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(record.duration_s)
 
     def on_batch(self, task: str, model: str, batch_items: int, seconds: float) -> None:
         """A batcher listener: runs in the forward-pass thread (prometheus_client is thread-safe)."""
