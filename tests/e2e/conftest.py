@@ -24,6 +24,13 @@ def _free_port() -> int:
 @contextmanager
 def running_server(*preload: str, ready_timeout_s: float = 300, env: dict[str, str] | None = None) -> Iterator[str]:
     """`modelbay serve` on a free loopback port with ``preload`` loaded; yields its base URL."""
+    with spawned_server(*preload, ready_timeout_s=ready_timeout_s, env=env) as (base, _proc, _log):
+        yield base
+
+
+@contextmanager
+def spawned_server(*preload: str, ready_timeout_s: float = 300, env: dict[str, str] | None = None):
+    """Like :func:`running_server`, yielding ``(base URL, process, log file)`` for tests that signal it."""
     import tempfile
 
     port = _free_port()
@@ -51,7 +58,7 @@ def running_server(*preload: str, ready_timeout_s: float = 300, env: dict[str, s
         log.seek(0)
         pytest.fail(f"server did not become ready:\n{log.read()[-3000:]}")
     try:
-        yield base
+        yield base, proc, log
     finally:
         proc.terminate()
         try:
@@ -72,3 +79,9 @@ def server() -> Iterator[str]:
 def start_server():
     """``running_server`` for tests that need other models preloaded: ``with start_server("chat") as base: ...``."""
     return running_server
+
+
+@pytest.fixture(scope="session")
+def spawn_server():
+    """``spawned_server`` for tests that signal the process: ``with spawn_server("x") as (base, proc, log)``."""
+    return spawned_server

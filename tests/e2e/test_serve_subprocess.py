@@ -25,3 +25,37 @@ def test_bad_input_then_good_input(server):
 def test_docs_and_openapi_are_served(server):
     assert httpx.get(f"{server}/docs", timeout=10).status_code == 200
     assert "/v1/tasks/sentiment" in httpx.get(f"{server}/openapi.json", timeout=10).json()["paths"]
+
+
+def test_sigterm_drains_the_request_in_flight(spawn_server):
+    """SIGTERM while a long request runs: that request still gets its full answer, then the server exits."""
+    import signal
+    import threading
+    import time
+
+    texts = [f"ticket {i}: " + "the parcel arrived late and the box was crushed, please refund me " * 12
+             for i in range(256)]
+    with spawn_server("embeddings") as (base, proc, _log):
+        result: dict = {}
+
+        def call() -> None:
+            result["response"] = httpx.post(f"{base}/v1/tasks/embeddings", json={"inputs": texts}, timeout=120)
+
+        caller = threading.Thread(target=call)
+        caller.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # wait until the forward pass is running, not just queued
+            metrics = httpx.get(f"{base}/metrics", timeout=10).text
+            if 'modelbay_inflight_requests 2.0' in metrics:
+                break
+            time.sleep(0.05)
+        assert "response" not in result, "the request finished before the signal; make it longer"
+        proc.send_signal(signal.SIGTERM)
+        caller.join(timeout=120)
+        # uvicorn re-raises the signal once it has shut down gracefully, so the exit status says SIGTERM
+        assert proc.wait(timeout=60) in (0, -signal.SIGTERM)
+        response = result["response"]
+        assert response.status_code == 200, response.text
+        assert len(response.json()["outputs"]) == 256
+        with pytest.raises(httpx.ConnectError):  # and it no longer takes requests
+            httpx.get(f"{base}/healthz", timeout=5)

@@ -157,8 +157,8 @@ class TaskRoute(APIRoute):
     """
 
     def get_route_handler(self):
-        body_model: type[BaseModel] = self.dependant.body_params[0].field_info.annotation
         endpoint = self.endpoint
+        body_model: type[BaseModel] = endpoint.__annotations__["body"]  # set by _add_task_route
 
         async def handler(request: Request) -> Response:
             try:
