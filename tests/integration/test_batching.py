@@ -247,3 +247,28 @@ def test_regrouping_wait_is_capped():
 
     run(main())
     assert task.calls[0] == 60 and 1 <= task.calls[1] <= 40, task.calls
+
+
+def test_split_callers_merge_again_when_answering_takes_time():
+    """Callers split into a group of 5 and a late group of 3. Answering takes the event loop 2 ms per
+    request (5 answers: 10 ms, more than regroup_wait_ms) and each next request arrives 0.5 ms after its
+    answer, as over a socket. The regroup wait must count from when the answers are out, not from the end
+    of the pass, or the late group goes alone every time and the two groups keep taking turns."""
+    task = Doubler(delay_s=0.03)
+    batcher = Batcher(task, BatchingConfig(max_batch_size=32, max_wait_ms=0, regroup_wait_ms=3), threading.Lock())
+
+    async def client(k):
+        if k >= 5:
+            await asyncio.sleep(0.01)  # arrives while the first group's pass runs
+        for r in range(8):
+            [out] = await batcher.submit(_items(k * 100 + r))
+            assert out.doubled == 2 * (k * 100 + r)
+            time.sleep(0.002)  # the event loop busy answering, as a server's is (blocking on purpose)
+            await asyncio.sleep(0.0005)  # the next request comes back over the network
+
+    async def main():
+        await asyncio.gather(*(client(k) for k in range(8)))
+
+    run(main())
+    middle = task.calls[1:-1]  # the first pass has only the early group, the last only the late one
+    assert middle.count(8) >= len(middle) - 1, task.calls
