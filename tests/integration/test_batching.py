@@ -263,7 +263,7 @@ def test_split_callers_merge_again_when_answering_takes_time():
         for r in range(8):
             [out] = await batcher.submit(_items(k * 100 + r))
             assert out.doubled == 2 * (k * 100 + r)
-            time.sleep(0.002)  # the event loop busy answering, as a server's is (blocking on purpose)
+            time.sleep(0.002)  # noqa: ASYNC251 - the event loop busy answering, as a server's is (on purpose)
             await asyncio.sleep(0.0005)  # the next request comes back over the network
 
     async def main():

@@ -140,7 +140,25 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
 
     for name in EXTENSIONS:
         importlib.import_module(f"{__package__}.{name}").install(app, ctx)
+    _hot_routes_first(app)
     return app
+
+
+def _hot_routes_first(app: FastAPI) -> None:
+    """Move the documented POST routes with a fixed path to the front of the route list.
+
+    These are the canonical task routes, the OpenAI-compatible ones and job submission.
+    Starlette matches a request against the routes one after another, and
+    ``/v1/embeddings`` used to come 41st, behind the docs, the probes and 30 task
+    aliases. Fixed paths never overlap, so the order changes no match. Aliases and
+    routes with path parameters keep their order after them: ``/v1/tasks/{name}``
+    must stay behind every task route.
+    """
+    def hot(route) -> bool:
+        return (isinstance(route, APIRoute) and route.include_in_schema and "POST" in route.methods
+                and "{" not in route.path)
+
+    app.router.routes.sort(key=lambda route: not hot(route))  # stable: each group keeps its order
 
 
 class TaskRoute(APIRoute):
