@@ -7,6 +7,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 # Piped output is not squeezed into 80 columns: wide tables stay one row per item.
@@ -15,7 +16,13 @@ err_console = Console(stderr=True)
 
 
 def fail(exc: Exception) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}")
+    """Print ``error: <message>`` on stderr and exit 2.
+
+    The message is printed as it is: no Rich markup read from it (``[...]`` in a path or a
+    list of columns stays), and no line breaks added at the console's width, so a path in it
+    can be copied or grepped whole.
+    """
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
     raise typer.Exit(2)
 
 

@@ -62,3 +62,11 @@ def test_help_does_not_import_torch():
             "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "Usage" in out and out.strip().endswith("NO-TORCH")
+
+
+def test_error_messages_are_printed_whole_and_literally(tmp_path):
+    """A long path with brackets in an error: no line break inserted at 80 columns, no [...] read as markup."""
+    missing = tmp_path / ("[bold]reports" + "-very-long-folder-name" * 6) / "holdout.csv"
+    result = runner.invoke(app, ["eval", "sentiment", "--data", str(missing)])
+    assert result.exit_code == 2
+    assert str(missing) in result.output, result.output
