@@ -44,7 +44,7 @@ def test_sigterm_drains_the_request_in_flight(spawn_server):
         caller = threading.Thread(target=call)
         caller.start()
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # wait until the forward pass is running, not just queued
+        while time.monotonic() < deadline:  # until the server holds the request (the scrape is the other one)
             metrics = httpx.get(f"{base}/metrics", timeout=10).text
             if 'modelbay_inflight_requests 2.0' in metrics:
                 break

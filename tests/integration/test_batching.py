@@ -165,14 +165,15 @@ def test_a_request_that_takes_too_long_gets_504(timeout_s):
     assert info.value.status_code == 504
 
 
-def _closed_loop(batcher, callers: int, rounds: int):
+def _closed_loop(batcher, callers: int, rounds: int, gap_s: float = 0.001):
     """``callers`` clients, each sending its next request a little after its previous answer (like wrk),
-    client k after k milliseconds: the answers travel back at different speeds."""
+    client k after k x ``gap_s``: the answers travel back at different speeds (or the event loop parses
+    the returning requests one after another), so a round's requests arrive over ``callers x gap_s``."""
     async def client(k):
         for r in range(rounds):
             [out] = await batcher.submit(_items(k * 100 + r))
             assert out.doubled == 2 * (k * 100 + r)
-            await asyncio.sleep(0.001 * k)
+            await asyncio.sleep(gap_s * k)
 
     async def main():
         await asyncio.gather(*(client(k) for k in range(callers)))
@@ -201,27 +202,12 @@ def test_a_lone_caller_never_waits_to_regroup():
     assert batcher._peak == 1  # so a batch of one is already all the callers there are: no wait
 
 
-def _spread_arrivals(batcher, callers: int, gap_s: float, rounds: int):
-    """``callers`` clients whose next requests come back one after another, ``gap_s`` apart (the event
-    loop parsing them in turn), so a round's requests arrive over ``callers x gap_s``."""
-    async def client(k):
-        for r in range(rounds):
-            [out] = await batcher.submit(_items(k * 100 + r))
-            assert out.doubled == 2 * (k * 100 + r)
-            await asyncio.sleep(gap_s * k)
-
-    async def main():
-        await asyncio.gather(*(client(k) for k in range(callers)))
-
-    run(main())
-
-
 def test_regrouping_waits_while_callers_keep_arriving():
     """Arrivals 3 ms apart over 21 ms, regroup_wait_ms 10: the wait runs from the latest arrival, not from
     the first one, so every round is still one pass of all 8 (a 10 ms wait from the first would cut it)."""
     task = Doubler(delay_s=0.02)
     config = BatchingConfig(max_batch_size=32, max_wait_ms=0, regroup_wait_ms=10)
-    _spread_arrivals(Batcher(task, config, threading.Lock()), callers=8, gap_s=0.003, rounds=6)
+    _closed_loop(Batcher(task, config, threading.Lock()), callers=8, rounds=6, gap_s=0.003)
     later = task.calls[1:]
     assert later.count(8) >= len(later) - 1, task.calls
 
