@@ -172,23 +172,33 @@ class TorchE5:
         return out.numpy()
 
     def _forward(self, windows: list[list[int]]):
+        """Mean-pooled last hidden states, (len(windows), dim), of a batch run packed.
+
+        The linear layers are ~90% of a pass. They, the layer norms and GELU run on the
+        real tokens only, as one (tokens, dim) matrix, so a batch of mixed lengths does
+        no work for padding (15% of the tokens of a typical batch of 32 requests). Only
+        attention needs the (batch, length) layout: the q/k/v rows are scattered into a
+        zero-padded buffer for it, and its output rows gathered back.
+        """
         import torch
         import torch.nn.functional as F
 
         B, L, H = len(windows), max(len(w) for w in windows), self.dim
-        ids = torch.full((B, L), self.file.pad, dtype=torch.long)
-        mask = torch.zeros(B, L, dtype=torch.bool)
-        for i, w in enumerate(windows):
-            ids[i, :len(w)] = torch.tensor(w)
-            mask[i, :len(w)] = True
-        x = dequantize(self.word_scales[ids], self.word_qs[ids]).reshape(B, L, H)
-        x = F.layer_norm(x + self.pos[:L] + self.type, (H,), *self.emb_ln, eps=self.file.eps)
+        lens = torch.tensor([len(w) for w in windows])
+        mask = torch.arange(L)[None, :] < lens[:, None]  # (B, L): True at real tokens
+        rows = mask.view(-1).nonzero().squeeze(1)  # where each packed token sits in the padded layout
+        ids = torch.tensor([t for w in windows for t in w])
+        positions = torch.cat([torch.arange(n) for n in lens.tolist()])
+        x = dequantize(self.word_scales[ids], self.word_qs[ids]).reshape(-1, H)
+        x = F.layer_norm(x + self.pos[positions] + self.type, (H,), *self.emb_ln, eps=self.file.eps)
         heads = self.file.heads
         attn_mask = mask[:, None, None, :]
+        padded = x.new_zeros(B * L, 3 * H)
         for blk in self.blocks:
-            q, k, v = F.linear(x, *blk["qkv"]).view(B, L, 3, heads, H // heads).permute(2, 0, 3, 1, 4)
-            ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask).transpose(1, 2).reshape(B, L, H)
-            x = F.layer_norm(x + F.linear(ctx, *blk["ao"]), (H,), *blk["aln"], eps=self.file.eps)
+            padded.index_copy_(0, rows, F.linear(x, *blk["qkv"]))
+            q, k, v = padded.view(B, L, 3, heads, H // heads).permute(2, 0, 3, 1, 4)
+            ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask).transpose(1, 2).reshape(B * L, H)
+            x = F.layer_norm(x + F.linear(ctx.index_select(0, rows), *blk["ao"]), (H,), *blk["aln"], eps=self.file.eps)
             x = F.layer_norm(x + F.linear(F.gelu(F.linear(x, *blk["fi"])), *blk["fo"]), (H,), *blk["oln"], eps=self.file.eps)
-        m = mask[..., None].float()
-        return (x * m).sum(1) / m.sum(1)
+        owner = torch.repeat_interleave(torch.arange(B), lens)
+        return x.new_zeros(B, H).index_add_(0, owner, x) / lens[:, None].to(x.dtype)
