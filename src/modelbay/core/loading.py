@@ -37,6 +37,34 @@ def prepare_environment() -> None:
         importlib.import_module("transformers.utils.logging").disable_progress_bar()
 
 
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (x86 AVX512-BF16 or AMX-BF16; Linux ``/proc/cpuinfo``).
+
+    Elsewhere bfloat16 is emulated and slower than float32, so ``precision: auto`` stays float32.
+
+    >>> cpu_has_native_bf16("flags : fpu avx2 avx512f avx512_bf16")
+    True
+    >>> cpu_has_native_bf16("flags : fpu avx2 avx512f")
+    False
+    """
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+                cpuinfo = fh.read()
+        except OSError:
+            return False
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def torch_dtype_name(precision: str | None = None) -> str:
+    """The dtype (``"float32"`` / ``"bfloat16"``) modelbay's torch engines compute in, from ``MODELBAY_PRECISION``."""
+    precision = precision or get_settings().precision
+    if precision == "auto":
+        return "bfloat16" if cpu_has_native_bf16() else "float32"
+    return precision
+
+
 def task_and_model(name: str, model: str | None = None) -> tuple[str, str | None]:
     """A task name with an optional model, or a model name standing for its task with that model.
 

