@@ -90,6 +90,8 @@ def test_precision_setting(monkeypatch, fresh_settings):
     assert cpu_has_native_bf16("flags\t\t: fpu amx_bf16 amx_tile\n")
     assert not cpu_has_native_bf16("flags : fpu sse2 avx2 avx512f avx512_vnni\n")
     assert not cpu_has_native_bf16("Features : fp asimd\n")  # no x86 flags line at all
+    monkeypatch.delenv("MODELBAY_PRECISION", raising=False)
+    assert fresh_settings().precision == "float32" and torch_dtype_name() == "float32"  # the documented default
     assert torch_dtype_name("float32") == "float32" and torch_dtype_name("bfloat16") == "bfloat16"
     assert torch_dtype_name("auto") == ("bfloat16" if cpu_has_native_bf16() else "float32")
     for value in ("float32", "bfloat16"):

