@@ -19,12 +19,11 @@ import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import ROOT, machine, save
-from serve_load import request_text
+from serve_load import texts_per_second
 
 HELD_OUT = ("sentiment_en_customer", "sentiment_zh_reviews")
 
@@ -36,15 +35,6 @@ def load(precision: str):
     os.environ["MODELBAY_PRECISION"] = precision
     get_settings.cache_clear()
     return load_task("sentiment")
-
-
-def rate(task, batch: int, seconds: float) -> float:
-    task([task.coerce(request_text(k)) for k in range(1, batch + 1)])  # warm up
-    done, n, begin = 0, 1, time.perf_counter()
-    while time.perf_counter() - begin < seconds:
-        done += len(task([task.coerce(request_text(k)) for k in range(n, n + batch)]))
-        n += batch
-    return done / (time.perf_counter() - begin)
 
 
 def held_out(task, name: str) -> tuple[float, float]:
@@ -71,7 +61,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for p, t in tasks.items():
             for batch in (1, 32):
-                speed[p][batch].append(rate(t, batch, args.seconds))
+                speed[p][batch].append(texts_per_second(t, batch, args.seconds))
     out: dict = {"machine": machine(), "native_bf16": cpu_has_native_bf16(), "seconds": args.seconds, "speed": speed}
     med = {p: {b: statistics.median(v) for b, v in speed[p].items()} for p in speed}
     print(f"\n{'':10s} {'batch 1':>12s} {'batch 32':>12s} {'batch-32 gain':>14s}")

@@ -176,12 +176,16 @@ def in_process_ceiling(task: str, seconds: float) -> float:
     """
     from modelbay.core.loading import load_task
 
-    t = load_task(task)
-    t([t.coerce(request_text(n)) for n in range(1, 33)])  # warm up
+    return texts_per_second(load_task(task), 32, seconds)
+
+
+def texts_per_second(t, batch: int, seconds: float) -> float:
+    """Texts/s of a loaded task called ``batch`` request texts at a time, for ``seconds`` after one warm-up call."""
+    t([t.coerce(request_text(n)) for n in range(1, batch + 1)])  # warm up
     done, n, begin = 0, 1, time.perf_counter()
     while time.perf_counter() - begin < seconds:
-        done += len(t([t.coerce(request_text(k)) for k in range(n, n + 32)]))
-        n += 32
+        done += len(t([t.coerce(request_text(k)) for k in range(n, n + batch)]))
+        n += batch
     return done / (time.perf_counter() - begin)
 
 
