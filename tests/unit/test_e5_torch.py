@@ -81,33 +81,3 @@ def test_bfloat16_agrees_with_float32_and_halves_the_weights(engines):
     assert layer_bytes(half) * 2 == layer_bytes(ours)
     with pytest.raises(ValueError, match="precision must be"):
         TorchE5(WEIGHTS, precision="float16")
-
-
-def test_precision_setting(monkeypatch, fresh_settings):
-    from modelbay.core.loading import cpu_has_native_bf16, torch_dtype_name
-
-    assert cpu_has_native_bf16("processor : 0\nflags : fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n")
-    assert cpu_has_native_bf16("flags\t\t: fpu amx_bf16 amx_tile\n")
-    assert not cpu_has_native_bf16("flags : fpu sse2 avx2 avx512f avx512_vnni\n")
-    assert not cpu_has_native_bf16("Features : fp asimd\n")  # no x86 flags line at all
-    monkeypatch.delenv("MODELBAY_PRECISION", raising=False)
-    assert fresh_settings().precision == "float32" and torch_dtype_name() == "float32"  # the documented default
-    assert torch_dtype_name("float32") == "float32" and torch_dtype_name("bfloat16") == "bfloat16"
-    assert torch_dtype_name("auto") == ("bfloat16" if cpu_has_native_bf16() else "float32")
-    for value in ("float32", "bfloat16"):
-        monkeypatch.setenv("MODELBAY_PRECISION", value)
-        fresh_settings.cache_clear()
-        assert torch_dtype_name() == value
-    monkeypatch.setenv("MODELBAY_PRECISION", "fp8")
-    fresh_settings.cache_clear()
-    with pytest.raises(ValueError, match="precision"):
-        fresh_settings()
-
-
-def test_the_embeddings_task_follows_the_precision_setting(monkeypatch, fresh_settings):
-    from modelbay.core.loading import load_task
-
-    for value in ("float32", "bfloat16"):
-        monkeypatch.setenv("MODELBAY_PRECISION", value)
-        fresh_settings.cache_clear()
-        assert load_task("embeddings", "multilingual-e5-small").backend.model.precision == value

@@ -58,7 +58,7 @@ def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
 
 
 def torch_dtype_name(precision: str | None = None) -> str:
-    """The dtype (``"float32"`` / ``"bfloat16"``) modelbay's torch engines compute in, from ``MODELBAY_PRECISION``."""
+    """The dtype (``"float32"`` / ``"bfloat16"``) the torch text encoders compute in, from ``MODELBAY_PRECISION``."""
     precision = precision or get_settings().precision
     if precision == "auto":
         return "bfloat16" if cpu_has_native_bf16() else "float32"

@@ -50,8 +50,9 @@ class Settings(BaseSettings):
     device: str = Field("cpu", description="torch device for tasks that use torch")
     num_threads: int | None = Field(None, description="intra-op threads for torch/onnx (default: all cores)")
     precision: Literal["float32", "bfloat16", "auto"] = Field(
-        "float32", description="arithmetic of modelbay's own torch engine (multilingual-e5-small): float32 (the same "
-        "outputs on every machine), bfloat16, or auto = bfloat16 where the CPU computes it natively (AVX512-BF16, AMX)")
+        "float32", description="arithmetic of the torch text encoders (multilingual-e5-small's engine, sentence-transformers "
+        "models such as MiniLM) on the CPU: float32 (the same outputs on every machine), bfloat16, or auto = bfloat16 "
+        "where the CPU computes it natively (AVX512-BF16, AMX)")
     limits: Limits = Field(default_factory=Limits)
 
     @property

@@ -32,13 +32,28 @@ class EmbeddingsOutput(TaskOutput):
 
 
 class _SentenceTransformersBackend:
+    """A sentence-transformers model. With ``MODELBAY_PRECISION=bfloat16`` on the CPU its linear layers
+    are kept in bfloat16 and run under ``torch.autocast``; embeddings, layer norms and pooling stay float32."""
+
     def __init__(self, path: str, device: str) -> None:
+        import torch
         from sentence_transformers import SentenceTransformer
 
+        from ..core.loading import torch_dtype_name
+
         self.model = SentenceTransformer(path, device=device, local_files_only=True)
+        self.precision = torch_dtype_name() if device == "cpu" else "float32"
+        if self.precision == "bfloat16":  # stored once in bfloat16, so autocast does not convert them on every call
+            for module in self.model.modules():
+                if isinstance(module, torch.nn.Linear):
+                    module.to(torch.bfloat16)
 
     def encode(self, texts: list[str], kinds: list[str]):
-        return self.model.encode(texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True)
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
+            out = self.model.encode(texts, batch_size=len(texts), normalize_embeddings=True, convert_to_tensor=True)
+        return out.float().cpu().numpy()
 
 
 class _E5Backend:
