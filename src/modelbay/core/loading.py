@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
@@ -48,13 +49,19 @@ def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
     False
     """
     if cpuinfo is None:
-        try:
-            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-                cpuinfo = fh.read()
-        except OSError:
-            return False
+        return _this_cpu_has_native_bf16()
     flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+@functools.cache
+def _this_cpu_has_native_bf16() -> bool:
+    """:func:`cpu_has_native_bf16` of this machine, read once per process."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            return cpu_has_native_bf16(fh.read())
+    except OSError:
+        return False
 
 
 def torch_dtype_name(precision: str | None = None) -> str:

@@ -81,6 +81,12 @@ def utc_timestamp(now: float) -> str:
     return f"{_second[1]}.{int((now - whole) * 1000):03d}Z"
 
 
+# fresh ids: a random per-process prefix and a counter (32 hex digits, unique in the process, not
+# guessable across processes) -- a uuid4 per request costs an os.urandom call on the event loop
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_ID_COUNTER = itertools.count(1)
+
+
 def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
     """The caller's ``X-Request-ID`` if it is a sane token (letters, digits, ``._:-``, at most 128), else a new one.
 
@@ -100,11 +106,6 @@ def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
             break
     return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
-
-# fresh ids: a random per-process prefix and a counter (32 hex digits, unique in the process, not
-# guessable across processes) -- a uuid4 per request costs an os.urandom call on the event loop
-_ID_PREFIX = uuid.uuid4().hex[:16]
-_ID_COUNTER = itertools.count(1)
 
 
 def route_template(router, scope) -> str:

