@@ -97,8 +97,8 @@ def main() -> None:
     import numpy as np
 
     from modelbay.core.loading import load_task
-    from modelbay.core.store import ArtifactStore
     from modelbay.tasks.image_classification import ImageClassification
+    from modelbay.train.publish import train_to_store
 
     train_x, train_y = load_split(args.idx_dir, "train")
     test_x, test_y = load_split(args.idx_dir, "test")
@@ -121,11 +121,9 @@ def main() -> None:
                         *(f"--param {k}={json.dumps(v)}" for k, v in options.items())])
     print(f"training, as `{command}`")
     t = time.perf_counter()
-    store = ArtifactStore()
-    with store.new_version(args.name, ImageClassification.name) as staging:
-        card = ImageClassification.fit(train_dir, staging, options, progress=sys.stderr.isatty(), name=args.name)
+    artifact = train_to_store(ImageClassification.name, args.name, train_dir, options, progress=sys.stderr.isatty())
     train_s = time.perf_counter() - t
-    ref = store.list(args.name)[-1].ref
+    ref, card = artifact.ref, artifact.card
     tr = card["training"]
     print(f"saved {ref}: {train_s:.0f} s in all; features {tr['feature_seconds']} s for {tr['features_extracted']} "
           f"images ({tr['images_per_second']} images/s), head{' and fine-tuning' if 'fine_tune' in tr else ''} {tr['fit_seconds']} s; "

@@ -7,6 +7,10 @@ import os
 import pytest
 
 os.environ.setdefault("MODELBAY_OFFLINE", "1")
+# In-process clients send Host "testserver" (Starlette's TestClient, schemathesis) or "test" (httpx base_url in
+# test_batching); name them as a deployment names its hosts, so the DNS-rebinding Host check lets them through.
+# Tests of that check pass allowed_hosts=[] themselves.
+os.environ.setdefault("MODELBAY_SERVE_ALLOWED_HOSTS", "testserver,test")
 
 
 @pytest.fixture

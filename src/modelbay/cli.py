@@ -146,7 +146,7 @@ def train(
     """Train a model on your data; it is saved as NAME@<next version> and runs like any catalog model."""
     from .core.errors import ModelbayError
     from .core.registry import get_task
-    from .core.store import ArtifactStore
+    from .train.publish import train_to_store
 
     try:
         cls = get_task(task)
@@ -156,15 +156,12 @@ def train(
             raise typer.BadParameter(f"no such file or folder: {data}", param_hint="--data")
         given = {"text_col": text_col, "label_col": label_col, "format": data_format, "language": language}
         options = {**{k: v for k, v in given.items() if v is not None}, **_parse_params(param or [])}
-        store = ArtifactStore()
-        with store.new_version(name, cls.name) as staging:
-            card = cls.fit(data, staging, options, progress=sys.stderr.isatty(), name=name)
+        artifact = train_to_store(cls.name, name, data, options, progress=sys.stderr.isatty())
     except (ModelbayError, ValueError) as exc:
         fail(exc)
-    artifact = store.list(name)[-1]
     if as_json:
-        return print_json({"model": artifact.ref, "promoted": artifact.promoted, "card": card})
-    val = card.get("metrics", {}).get("validation", {})
+        return print_json({"model": artifact.ref, "promoted": artifact.promoted, "card": artifact.card})
+    val = artifact.card.get("metrics", {}).get("validation", {})
     shown = ", ".join(f"{k} {v:.4f}" for k, v in val.items() if isinstance(v, float)) or "-"
     console.print(f"saved [bold]{artifact.ref}[/]{' (promoted)' if artifact.promoted else ''}: validation {shown}")
     console.print(f"run it:  modelbay run {artifact.name} …   score it:  modelbay eval {artifact.name} --data holdout")

@@ -20,6 +20,13 @@ DbOption = Annotated[Path | None, typer.Option("--db", help="key file [default: 
                                                             "else <MODELBAY_HOME>/keys.db]")]
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="server YAML file to read auth.keys_db from")]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
+ScopeOption = Annotated[list[str] | None, typer.Option(
+    "--scope", "-s", help="what the key may do; repeat it or separate with commas: run (tasks, models, OpenAI "
+    "routes), train (/v1/jobs), metrics (/metrics), admin (all); default: run")]
+
+#: per scope, a request that shows the key working: (path, JSON body to POST, or None to GET)
+_SENTIMENT = ("/v1/tasks/sentiment", '{"inputs": ["I love it"]}')
+_EXAMPLES = {"run": _SENTIMENT, "train": ("/v1/jobs", None), "metrics": ("/metrics", None), "admin": _SENTIMENT}
 
 
 def _fail(exc: Exception) -> None:
@@ -49,35 +56,43 @@ def _print_json(data) -> None:
 @keys_app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="who or what the key is for, e.g. 'billing-service'")],
+    scope: ScopeOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a key and print it. It is shown only this once: only its hash is stored."""
+    """Create a key and print it. It is shown only this once: only its hash is stored.
+
+    Its scopes are fixed: for other rights, create another key (and revoke this one).
+    """
     from .core.errors import ModelbayError
+    from .serve.key_scopes import normalize_scopes
 
     with _store(db, config) as store:
         try:
-            key_id, secret = store.create(name)
+            scopes = normalize_scopes(scope or ["run"])
+            key_id, secret = store.create(name, scopes=scopes)
         except ModelbayError as exc:
             _fail(exc)
         path = store.path
     if as_json:
-        return _print_json({"id": key_id, "name": name, "key": secret, "keys_db": str(path)})
+        return _print_json({"id": key_id, "name": name, "key": secret, "scopes": list(scopes), "keys_db": str(path)})
     server = _server_config(config)
     host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host
     host = f"[{host}]" if ":" in host else host
-    typer.echo(f"Created API key {key_id} ({name!r}) in {path}.\n"
+    route, body = _EXAMPLES[scopes[0]]
+    request = f"-d '{body}' " if body else ""
+    typer.echo(f"Created API key {key_id} ({name!r}, scopes: {', '.join(scopes)}) in {path}.\n"
                "Copy it now; it cannot be shown again (only a hash of it is stored):\n\n"
                f"    {secret}\n\n"
                "Use it:\n\n"
                f"    curl -H 'Authorization: Bearer {secret}' \\\n"
-               f"         -d '{{\"inputs\": [\"I love it\"]}}' http://{host}:{server.port}/v1/tasks/sentiment\n")
+               f"         {request}http://{host}:{server.port}{route}\n")
 
 
 @keys_app.command("list")
 def list_keys(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """List keys: id, name, created, last used, requests, revoked. Never the keys themselves."""
+    """List keys: id, name, scopes, created, last used, requests, revoked. Never the keys themselves."""
     with _store(db, config) as store:
         rows = [k.to_dict() for k in store.list()]
         path = store.path
@@ -90,10 +105,10 @@ def list_keys(db: DbOption = None, config: ConfigOption = None, as_json: JsonOpt
     from rich.table import Table
 
     table = Table(caption=f"{path} (usage counts from a running server lag by up to a few seconds)")
-    for column in ("id", "name", "created", "last used", "requests", "revoked"):
+    for column in ("id", "name", "scopes", "created", "last used", "requests", "revoked"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(r["id"], r["name"], r["created"], r["last_used"] or "-", str(r["requests"]),
+        table.add_row(r["id"], r["name"], ",".join(r["scopes"]), r["created"], r["last_used"] or "-", str(r["requests"]),
                       f"[red]{r['revoked']}[/]" if r["revoked"] else "-")
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 

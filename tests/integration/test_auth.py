@@ -55,6 +55,9 @@ def test_off_loopback_a_key_is_required(keys_db, key):
         assert client.get("/v1/models").status_code == 401  # every API route, not only tasks
         assert client.get("/metrics").status_code == 401  # a Prometheus scrape sends the key as a bearer token
         assert client.get("/metrics", headers=_bearer(secret)).status_code != 401
+        with KeyStore(keys_db) as store:  # ... a key with the metrics scope (`keys create prometheus -s metrics`)
+            _, scraper = store.create("prometheus", scopes=["metrics"])
+        assert client.get("/metrics", headers=_bearer(scraper)).status_code == 200
 
 
 def test_revoked_keys_get_401_at_once(keys_db, key):

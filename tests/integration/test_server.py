@@ -55,7 +55,7 @@ def test_embeddings_route(sentiment_app):
         ({"inputs": [3]}, 422, "inputs"),
         ({"inputs": [""]}, 422, "at least 1 character"),
         ({}, 422, "inputs"),
-        ({"inputs": ["ok"], "extra": 1}, 200, None),  # unknown top-level keys are ignored, as most APIs do
+        ({"inputs": ["ok"], "extra": 1}, 422, "extra: unknown field"),  # a misspelt key must not be ignored
         ({"inputs": [{"text": "ok", "bogus": 1}]}, 422, "bogus"),
         ({"inputs": ["ok"], "model": "no-such-model"}, 404, "no-such-model"),
         ({"inputs": ["ok"], "model": "all-minilm-l6-v2"}, 422, "cannot run task"),

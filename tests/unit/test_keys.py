@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 
 import pytest
@@ -10,7 +11,8 @@ from typer.testing import CliRunner
 
 from modelbay.cli_keys import keys_app
 from modelbay.serve.auth import RateLimiter
-from modelbay.serve.keys import KeyNameTaken, KeyStore, KeyStoreError, UnknownKey
+from modelbay.serve.key_scopes import UnknownScope
+from modelbay.serve.keys import KeyNameTaken, KeyStore, KeyStoreError, UnknownKey, _hash
 
 
 @pytest.fixture
@@ -182,3 +184,65 @@ def test_cli_errors_name_the_problem(tmp_path, fresh_settings):
     assert dup.exit_code == 2 and "already exists" in dup.output
     empty = runner.invoke(keys_app, ["list", "--db", str(tmp_path / "none.db")])
     assert "modelbay keys create" in empty.output
+
+
+# -- scopes ---------------------------------------------------------------------------------------------
+
+def test_keys_carry_scopes_and_new_keys_default_to_run(store):
+    default_id, default = store.create("svc")
+    grant = store.authenticate(default)
+    assert grant.id == default_id and grant.scopes == {"run"}
+    assert grant.allows("run") and not grant.allows("train") and not grant.allows("metrics")
+    _, trainer = store.create("ci", scopes=["train", "run", "train"])
+    assert store.authenticate(trainer).scopes == {"run", "train"}
+    _, root = store.create("ops", scopes=["admin"])
+    assert all(store.authenticate(root).allows(s) for s in ("run", "train", "metrics", "admin"))
+    assert {k.name: k.scopes for k in store.list()} == {"svc": ("run",), "ci": ("run", "train"), "ops": ("admin",)}
+    with pytest.raises(UnknownScope, match="'deploy'"):
+        store.create("x", scopes=["run", "deploy"])
+    with pytest.raises(UnknownScope, match="at least one"):
+        store.create("y", scopes=[])
+    assert store.authenticate(trainer + "x") is None and store.authenticate("sk-123") is None
+
+
+def test_a_key_file_from_before_scopes_is_migrated_and_its_keys_keep_every_right(tmp_path):
+    db = tmp_path / "keys.db"
+    secret = "mb_0123456789ab_" + "s" * 43
+    salt = b"0" * 16
+    old = sqlite3.connect(db)  # the schema as released before scopes, with one key in it
+    old.executescript("""
+        CREATE TABLE api_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, salt BLOB NOT NULL, hash BLOB NOT NULL,
+                               created REAL NOT NULL, last_used REAL, requests INTEGER NOT NULL DEFAULT 0, revoked REAL);
+        CREATE UNIQUE INDEX api_keys_active_name ON api_keys(name) WHERE revoked IS NULL;
+    """)
+    old.execute("INSERT INTO api_keys (id, name, salt, hash, created) VALUES (?, ?, ?, ?, ?)",
+                ("0123456789ab", "prometheus", salt, _hash(salt, secret), 1.0e9))
+    old.commit()
+    old.close()
+    with KeyStore(db) as store:
+        assert store.verify(secret) == "0123456789ab"  # a server reading the file first migrates it
+        assert store.authenticate(secret).scopes == {"admin"}  # upgrading breaks no scrape, CI job or client
+        _, new = store.create("svc")
+        assert store.authenticate(new).scopes == {"run"}
+    with KeyStore(db) as again:  # opening a migrated file changes nothing
+        assert {k.name: k.scopes for k in again.list()} == {"prometheus": ("admin",), "svc": ("run",)}
+
+
+def test_cli_create_with_scopes_and_list_them(tmp_path):
+    runner = CliRunner()
+    db = str(tmp_path / "keys.db")
+    default = json.loads(runner.invoke(keys_app, ["create", "web", "--db", db, "--json"]).output)
+    assert default["scopes"] == ["run"]
+    ci = runner.invoke(keys_app, ["create", "ci", "--scope", "run", "--scope", "train", "--db", db, "--json"])
+    assert json.loads(ci.output)["scopes"] == ["run", "train"]
+    scrape = runner.invoke(keys_app, ["create", "prometheus", "-s", "metrics", "--db", db])
+    assert scrape.exit_code == 0 and "scopes: metrics" in scrape.output and "/metrics" in scrape.output
+    commas = runner.invoke(keys_app, ["create", "ops", "--scope", "train,metrics", "--db", db, "--json"])
+    assert json.loads(commas.output)["scopes"] == ["train", "metrics"]
+    bad = runner.invoke(keys_app, ["create", "nope", "--scope", "root", "--db", db])
+    assert bad.exit_code == 2 and "'root'" in bad.output and "run, train, metrics, admin" in bad.output
+    rows = json.loads(runner.invoke(keys_app, ["list", "--db", db, "--json"]).output)
+    assert {r["name"]: r["scopes"] for r in rows} == {"web": ["run"], "ci": ["run", "train"],
+                                                     "prometheus": ["metrics"], "ops": ["train", "metrics"]}
+    table = runner.invoke(keys_app, ["list", "--db", db])
+    assert "scopes" in table.output and "run,train" in table.output

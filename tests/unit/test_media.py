@@ -99,3 +99,34 @@ def test_decode_audio_rejects_garbage_and_overlong_audio():
         decode_audio(b"RIFF....not really a wav")
     with pytest.raises(PayloadTooLarge, match="limit"):
         decode_audio(_wav(seconds=2.0), limits=Limits(max_audio_s=1.0))
+
+
+def test_a_missing_file_is_named_as_missing_where_paths_are_allowed(tmp_path, monkeypatch):
+    missing = str(tmp_path / "nothere.jpg")
+    with pytest.raises(BadInput, match="no such file") as info:
+        media_bytes(missing, kind="image", field="image", allow_paths=True)
+    assert repr(missing) in info.value.message and "base64" not in info.value.message
+    with pytest.raises(BadInput, match="no such file: 'nothere.jpg'"):
+        media_bytes("nothere.jpg", kind="image", field="image", allow_paths=True)
+
+
+def test_the_server_side_keeps_saying_base64_without_looking_at_the_disk(monkeypatch):
+    import os
+
+    probed = []
+    real_exists = os.path.exists
+    monkeypatch.setattr(os.path, "exists", lambda p: probed.append(p) or real_exists(p))
+    with pytest.raises(BadInput, match="not valid base64") as info:
+        media_bytes("nothere.jpg", kind="image", field="image", allow_paths=False)
+    assert "no such file" not in str(info.value)
+    assert probed == []
+
+
+def test_the_cli_says_a_missing_image_does_not_exist():
+    from typer.testing import CliRunner
+
+    from modelbay.cli import app
+
+    result = CliRunner().invoke(app, ["run", "image-classification", "nothere.jpg"])
+    assert result.exit_code != 0
+    assert "no such file: 'nothere.jpg'" in result.output and "not valid base64" not in result.output

@@ -106,45 +106,56 @@ def list_models(task: str | None = None, *, trained: bool = True) -> list[ModelS
     """Catalog specs, then trained models (the promoted version of each name) from the artifact store."""
     specs = list(_load_specs().values())
     if trained:
-        specs += [spec for spec in _trained_specs() if spec.name not in {s.name for s in specs}]
+        from .trained_specs import listed_trained_specs
+
+        specs += [spec for spec in listed_trained_specs() if spec.name not in {s.name for s in specs}]
     return [s for s in specs if task is None or s.task == task]
 
 
-def spec_from_artifact(artifact) -> ModelSpec:
-    """A trained model as a catalog spec: its card says what it is; its files are the version's directory."""
-    card = artifact.card
-    size = sum(p.stat().st_size for p in artifact.path.rglob("*") if p.is_file()) / 1e6 if artifact.path.is_dir() else 0
-    return ModelSpec(
-        name=artifact.name if artifact.promoted else artifact.ref, task=artifact.task,
-        languages=card.get("languages") or ["multilingual"], sources=[f"artifact:{artifact.ref}"],
-        license=card.get("license", "trained on your data"), origin=f"trained by modelbay ({artifact.ref})",
-        size_mb=round(size, 2), install=f"modelbay train {artifact.task} … --name {artifact.name}",
-        description=card.get("description", ""), options=card.get("options", {}),
-        metrics=card.get("metrics", {}),
-    )
-
-
-def _trained_specs() -> list[ModelSpec]:
-    from .store import ArtifactStore
-
-    try:
-        return [spec_from_artifact(a) for a in ArtifactStore().list() if a.promoted]
-    except (OSError, ValueError):  # an unreadable store must not hide the built-in catalog
-        return []
-
-
 def get_spec(name: str) -> ModelSpec:
-    """A catalog model by name, or a trained one by ``name`` (its promoted version) or ``name@version``."""
+    """A catalog model by name, or a trained one by ``name`` (its promoted version) or ``name@version``.
+
+    A trained model's spec is named ``name@version`` whichever spelling asked (see ``core/trained_specs.py``);
+    a malformed ``name@version`` is a :class:`~modelbay.core.errors.BadInput` naming the rule.
+    """
     specs = _load_specs()
     if name in specs:
         return specs[name]
-    from .store import ArtifactStore
+    from .store import VersionNotFound
+    from .trained_specs import trained_spec
 
     try:
-        return spec_from_artifact(ArtifactStore().get(name))
+        return trained_spec(name)
+    except VersionNotFound:  # the name is trained: its own message lists the versions there are
+        raise
     except ModelNotFound:
-        pass
-    raise ModelNotFound(f"no model named {name!r} in the catalog; known: {', '.join(sorted(specs))}", hint="`modelbay models`")
+        raise _unknown_model(name, specs) from None
+
+
+def canonical_ref(name: str) -> str:
+    """The one spelling of a model that caches and metrics key on: a catalog name, or a trained ``name@version``.
+
+    A bare trained name stands for its promoted version, so ``support-intent``, ``support-intent@3`` and
+    ``support-intent@03`` are one model while 3 is promoted. BadInput for a malformed reference,
+    ModelNotFound for a bare name nothing has; a version is not checked here (loading it is).
+
+    >>> canonical_ref("sentiment-vader"), canonical_ref("support-intent@003")
+    ('sentiment-vader', 'support-intent@3')
+    """
+    specs = _load_specs()
+    if name in specs:
+        return name
+    from .trained_specs import trained_canonical_ref
+
+    try:
+        return trained_canonical_ref(name)
+    except ModelNotFound:
+        raise _unknown_model(name, specs) from None
+
+
+def _unknown_model(name: str, specs: dict[str, ModelSpec]) -> ModelNotFound:
+    return ModelNotFound(f"no model named {name!r} in the catalog; known: {', '.join(sorted(specs))}",
+                         hint="`modelbay models`")
 
 
 def _package_dir(ref: str) -> Path | None:

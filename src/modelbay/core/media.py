@@ -11,6 +11,7 @@ import base64
 import binascii
 import io
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from .errors import BadInput, PayloadTooLarge
 from .settings import Limits, get_settings
 
 AUDIO_SAMPLE_RATE = 16_000
+AUDIO_FORMATS_HINT = "send WAV, FLAC, OGG or MP3"
+_OBJECT_REPR = re.compile(r"'?<[\w.]+ object at 0x[0-9a-fA-F]+>'?")
 
 
 def media_bytes(value: Any, *, kind: str, field: str, allow_paths: bool, limits: Limits | None = None) -> bytes:
@@ -37,7 +40,7 @@ def media_bytes(value: Any, *, kind: str, field: str, allow_paths: bool, limits:
             raise PayloadTooLarge(f"{field}: file {str(path)!r} is {path.stat().st_size} bytes; the limit is {limits.max_media_bytes}")
         data = path.read_bytes()
     elif isinstance(value, str):
-        data = _b64decode(value, kind=kind, field=field, limits=limits)
+        data = _b64decode(value, kind=kind, field=field, limits=limits, may_be_path=allow_paths)
     else:
         raise BadInput(f"{field}: expected {kind} bytes or a base64 string, got {type(value).__name__}")
     if not data:
@@ -51,7 +54,7 @@ def _looks_like_path(value: str) -> bool:
     return len(value) < 4096 and "\n" not in value and os.path.exists(os.path.expanduser(value))
 
 
-def _b64decode(value: str, *, kind: str, field: str, limits: Limits) -> bytes:
+def _b64decode(value: str, *, kind: str, field: str, limits: Limits, may_be_path: bool) -> bytes:
     text = value.strip()
     if text.startswith("data:"):
         _, _, text = text.partition(",")
@@ -60,6 +63,13 @@ def _b64decode(value: str, *, kind: str, field: str, limits: Limits) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
+        if may_be_path and len(value) < 4096 and "\n" not in value and not value.lstrip().startswith("data:"):
+            # the Python API and the CLI take paths: a short string that is not a file was most likely meant as one
+            raise BadInput(
+                f"{field}: no such file: {value!r}",
+                hint=f"check the path; a string that is not an existing file is read as base64 {kind} data, "
+                "and this one is not that either",
+            ) from None
         raise BadInput(
             f"{field}: not valid base64 {kind} data",
             hint="send the file's bytes base64-encoded (e.g. `base64 -w0 photo.jpg`), optionally as a data: URL",
@@ -76,7 +86,8 @@ def decode_image(data: bytes, *, field: str = "image", limits: Limits | None = N
     except Image.DecompressionBombError as exc:
         raise PayloadTooLarge(f"{field}: {exc}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise BadInput(f"{field}: cannot decode image ({exc})", hint="send a JPEG, PNG, WebP, GIF or BMP file") from None
+        raise BadInput(f"{field}: cannot decode image ({decoder_error_text(exc)})",
+                       hint="send a JPEG, PNG, WebP, GIF or BMP file") from None
     width, height = img.size  # read from the header, before any pixel is decoded
     if width * height > limits.max_image_pixels:
         raise PayloadTooLarge(
@@ -87,65 +98,47 @@ def decode_image(data: bytes, *, field: str = "image", limits: Limits | None = N
         img.load()
         return img.convert("RGB")
     except (OSError, SyntaxError, ValueError) as exc:
-        raise BadInput(f"{field}: cannot decode image ({exc})", hint="the file looks truncated or corrupt") from None
+        raise BadInput(f"{field}: cannot decode image ({decoder_error_text(exc)})",
+                       hint="the file looks truncated or corrupt") from None
 
 
 def decode_audio(data: bytes, *, field: str = "audio", sample_rate: int = AUDIO_SAMPLE_RATE, limits: Limits | None = None):
-    """Decode wav/flac/ogg/mp3 bytes into mono float32 samples at ``sample_rate`` Hz."""
-    import numpy as np
+    """Decode wav/flac/ogg/mp3/… bytes into mono float32 samples at ``sample_rate`` Hz.
+
+    Limits (seconds, channels, sample rate, decoding work) are checked on the header before
+    decoding and again while decoding in chunks, so a small file that expands to hours is
+    refused early and in little memory (``core/audio_decoders.py``).
+
+    >>> import soundfile as sf
+    >>> wav = io.BytesIO()
+    >>> sf.write(wav, [0.0] * 4000, 8000, format="WAV")  # half a second at 8 kHz
+    >>> len(decode_audio(wav.getvalue()))
+    8000
+    """
+    from .audio_decoders import AudioBudget, decode_with_av, decode_with_soundfile
 
     limits = limits or get_settings().limits
-    samples, rate = _decode_with_soundfile(data)
+    samples = decode_with_soundfile(data, AudioBudget(field, limits), sample_rate)
     if samples is None:
-        samples, rate = _decode_with_av(data, field)
-    if samples.ndim > 1:
-        samples = samples.mean(axis=1)
-    duration_s = len(samples) / rate if rate else 0.0
-    if duration_s > limits.max_audio_s:
-        raise PayloadTooLarge(f"{field}: audio is {duration_s:.0f} s long; the limit is {limits.max_audio_s:.0f} s (MODELBAY_LIMIT_MAX_AUDIO_S)")
+        try:
+            samples = decode_with_av(data, AudioBudget(field, limits), sample_rate)
+        except LookupError:
+            raise BadInput(f"{field}: the file has no audio stream", hint=AUDIO_FORMATS_HINT) from None
+        except PayloadTooLarge:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever FFmpeg says, it is the client's file that is bad
+            raise BadInput(f"{field}: cannot decode audio ({decoder_error_text(exc)})", hint=AUDIO_FORMATS_HINT) from None
     if len(samples) == 0:
         raise BadInput(f"{field}: the audio holds no samples")
-    if rate != sample_rate:
-        from math import gcd
-
-        from scipy.signal import resample_poly
-
-        g = gcd(int(rate), sample_rate)
-        samples = resample_poly(samples, sample_rate // g, int(rate) // g)
-    return np.ascontiguousarray(samples, dtype=np.float32)
+    return samples
 
 
-def _decode_with_soundfile(data: bytes):
-    import soundfile as sf
+def decoder_error_text(exc: BaseException) -> str:
+    """A decoder's complaint without object reprs: PIL and libsndfile name a ``BytesIO`` by its address.
 
-    try:
-        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=False)
-        return samples, rate
-    except Exception:  # noqa: BLE001 - libsndfile raises many error types for formats it lacks; PyAV tries next
-        return None, None
-
-
-def _decode_with_av(data: bytes, field: str):
-    import numpy as np
-
-    try:
-        import av
-
-        with av.open(io.BytesIO(data)) as container:
-            stream = next(s for s in container.streams if s.type == "audio")
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_SAMPLE_RATE)
-            chunks = []
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
-        if not chunks:
-            raise ValueError("no audio frames")
-        return np.concatenate(chunks).astype("float32"), AUDIO_SAMPLE_RATE
-    except StopIteration:
-        raise BadInput(f"{field}: the file has no audio stream") from None
-    except BadInput:
-        raise
-    except Exception as exc:  # noqa: BLE001 - whatever FFmpeg says, it is the client's file that is bad
-        raise BadInput(f"{field}: cannot decode audio ({type(exc).__name__}: {exc})", hint="send WAV, FLAC, OGG or MP3") from None
+    >>> decoder_error_text(OSError("cannot identify image file <_io.BytesIO object at 0x7f3c>"))
+    'OSError: cannot identify image file (the uploaded bytes)'
+    """
+    text = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's errors: strerror is the message without the file
+    text = _OBJECT_REPR.sub("(the uploaded bytes)", str(text)).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

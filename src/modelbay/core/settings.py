@@ -9,10 +9,10 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_home() -> Path:
@@ -32,6 +32,7 @@ class Limits(BaseSettings):
     max_media_bytes: int = Field(64 * 1024 * 1024, description="encoded bytes per image/audio item")
     max_image_pixels: int = Field(40_000_000, description="decoded pixels per image (decompression bombs)")
     max_audio_s: float = Field(3600.0, description="seconds of audio per item")
+    max_audio_channels: int = Field(8, description="channels per audio item (7.1 is 8); checked on the header, before decoding")
     max_new_tokens: int = Field(4096, description="tokens one generation may ask for (chat max_new_tokens / max_tokens)")
 
 
@@ -54,6 +55,31 @@ class Settings(BaseSettings):
         "models such as MiniLM) on the CPU: float32 (the same outputs on every machine), bfloat16, or auto = bfloat16 "
         "where the CPU computes it natively (AVX512-BF16, AMX)")
     limits: Limits = Field(default_factory=Limits)
+    data_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="folders the server's training jobs may read data from, separated by "
+        f"{os.pathsep!r} (MODELBAY_DATA_DIRS); default: <home>/data. The CLI and the Python API read any path they are given")
+    data_confined: bool = Field(
+        False, description="set by the server for its training-job processes: every data file (and every file a table "
+        "names) must lie in data_dirs, and data errors name no columns or labels (MODELBAY_DATA_CONFINED)")
+
+    @field_validator("data_dirs", mode="before")
+    @classmethod
+    def _split_data_dirs(cls, value: Any) -> Any:
+        # os.pathsep-separated like PATH; a JSON list works too, as for the other list settings
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part for part in text.split(os.pathsep) if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _default_data_dirs(self) -> Settings:
+        if not self.data_dirs:
+            self.data_dirs = [self.home / "data"]
+        return self
 
     @property
     def cache_dir(self) -> Path:

@@ -172,12 +172,12 @@ class Task(Generic[In, Out]):
             raise BadInput(
                 f"{field}: expected a string or an object with field {cls.primary_field!r}, got {type(value).__name__}"
             )
-        for name in cls.media_fields:
+        for name, kind in cls.media_fields.items():
             v = data.get(name)
             if allow_paths and isinstance(v, (str, Path)):
-                p = Path(v).expanduser()
-                if len(str(v)) < 4096 and p.is_file():
-                    data[name] = p.read_bytes()
+                from .media import media_bytes  # reads a path (size-checked) or base64; names a file that is not there
+
+                data[name] = media_bytes(v, kind=kind, field=name, allow_paths=True)
         try:
             return cls.Input.model_validate(data)
         except ValidationError as exc:

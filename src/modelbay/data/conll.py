@@ -17,7 +17,8 @@ Formats (``format=`` or inferred from the file name):
 * ``spacy`` (``.spacy``) — a spaCy ``DocBin``.
 
 Labels are normalised (:func:`normalise_label`): PERSON→PER, GPE/LOCATION→LOC,
-ORGANIZATION→ORG; other labels are kept, upper-cased. Errors name the file and line.
+ORGANIZATION→ORG; other labels are kept, upper-cased. Errors name the file, the line and the problem;
+in a server job they quote nothing from the file (see ``data/roots.py``).
 
 >>> tags_to_spans(["B-PER", "I-PER", "O", "S-LOC"])
 [(0, 2, 'PER'), (3, 4, 'LOC')]
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput
+from .roots import check_readable, confined, detail, shown
 
 FORMATS = ("conll", "word/tag", "jsonl", "spacy")
 _EXTENSIONS = {".conll": "conll", ".conllu": "conll", ".bio": "conll", ".iob": "conll", ".bioes": "conll",
@@ -100,7 +102,7 @@ def load_ner_records(path: str | Path, data_format: str | None = None, language:
     >>> load_ner_records("people_daily.txt", "word/tag", "zh")[0]     # doctest: +SKIP
     {'text': '中共中央总书记、国家主席江泽民', 'entities': [{'start': 0, 'end': 4, 'label': 'ORG'}, ...], 'language': 'zh'}
     """
-    path = Path(path)
+    path = check_readable(path)
     if not path.is_file():
         raise BadInput(f"no such data file: {path}")
     fmt = (data_format or infer_format(path)).strip().lower().replace("_", "/")
@@ -153,11 +155,12 @@ def read_conll(path: Path, language: str | None = None) -> list[dict[str, Any]]:
             flush()
             continue
         if len(columns) < 2:
-            raise BadInput(f"{path}:{number}: expected 'token<TAB>tag', got {line[:80]!r}",
+            raise BadInput(f"{path}:{number}: expected 'token<TAB>tag', got {shown(line).lstrip() or 'one column'}",
                            hint="CoNLL has one token and its tag per line and a blank line between sentences")
         tag = columns[-1]
         if not _TAG.match(tag):
-            raise BadInput(f"{path}:{number}: bad tag {tag!r} for token {columns[0]!r}",
+            bad = "bad tag in the last column" if confined() else f"bad tag {tag!r} for token {columns[0]!r}"
+            raise BadInput(f"{path}:{number}: {bad}",
                            hint="tags are O or B-/I-/E-/S- followed by a label, e.g. B-PER")
         tokens.append(columns[0])
         tags.append(tag)
@@ -182,7 +185,7 @@ def parse_word_tag_line(line: str, where: str = "line", language: str | None = "
     for index, token in enumerate(line.split()):
         if token.startswith("[") and token[1:].rpartition("/")[0]:
             if bracket_start is not None:
-                raise BadInput(f"{where}: '[' inside another [...] group at {token!r}")
+                raise BadInput(f"{where}: '[' inside another [...] group at token {index + 1}{shown(token)}")
             token, bracket_start = token[1:], len(words)
         closing = None
         match = _CLOSE.match(token)
@@ -190,7 +193,7 @@ def parse_word_tag_line(line: str, where: str = "line", language: str | None = "
             token, closing = match.group(1), match.group(2)
         word, slash, tag = token.rpartition("/")
         if not slash or not word or not tag:
-            raise BadInput(f"{where}: token {index + 1} {token!r} is not word/tag",
+            raise BadInput(f"{where}: token {index + 1}{shown(token)} is not word/tag",
                            hint="People's Daily format: words as word/tag separated by spaces, e.g. 江/nr 泽民/nr")
         if index == 0 and _DOC_ID.match(word):
             continue
@@ -251,7 +254,8 @@ def read_jsonl(path: Path, language: str | None = None) -> list[dict[str, Any]]:
         if isinstance(row, list) and len(row) == 2 and isinstance(row[1], dict):
             row = {"text": row[0], "entities": row[1].get("entities", [])}
         if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row["text"]:
-            raise BadInput(f"{where}: expected an object with a non-empty 'text' and 'entities', got {line.strip()[:80]!r}")
+            got = shown(line.strip()).lstrip() or f"a {type(row).__name__}"
+            raise BadInput(f"{where}: expected an object with a non-empty 'text' and 'entities', got {got}")
         entities = row.get("entities", row.get("label", []))
         records.append({"text": row["text"], "entities": _check_entities(entities, row["text"], where)})
     return records
@@ -267,9 +271,11 @@ def _check_entities(entities: Any, text: str, where: str) -> list[dict[str, Any]
         elif isinstance(ent, (list, tuple)) and len(ent) == 3:
             start, end, label = ent
         else:
-            raise BadInput(f"{where}: entity {i} must be {{start, end, label}} or [start, end, label], got {ent!r:.80}")
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
-            raise BadInput(f"{where}: entity {i} has offsets {start!r}..{end!r} outside the text (length {len(text)})",
+            raise BadInput(f"{where}: entity {i} must be {{start, end, label}} or [start, end, label], got {shown(ent).lstrip() or 'a ' + type(ent).__name__}")
+        if not (isinstance(start, int) and isinstance(end, int)):
+            raise BadInput(f"{where}: entity {i} has offsets that are not whole numbers")
+        if not 0 <= start < end <= len(text):
+            raise BadInput(f"{where}: entity {i} has offsets {start}..{end} outside the text (length {len(text)})",
                            hint="offsets are character positions, end exclusive")
         if not isinstance(label, str) or not label.strip():
             raise BadInput(f"{where}: entity {i} has no label")
@@ -285,6 +291,6 @@ def read_docbin(path: Path, language: str | None = None) -> list[dict[str, Any]]
     try:
         docs = list(DocBin().from_disk(path).get_docs(spacy.blank("xx").vocab))
     except (ValueError, KeyError, OSError) as exc:
-        raise BadInput(f"{path}: not a spaCy DocBin file ({exc})") from None
+        raise BadInput(f"{path}: not a spaCy DocBin file ({detail(exc)})") from None
     return [{"text": doc.text, "entities": [{"start": e.start_char, "end": e.end_char, "label": normalise_label(e.label_)}
                                             for e in doc.ents]} for doc in docs if doc.text]

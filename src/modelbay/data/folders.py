@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput
+from .roots import check_readable, confined
 
 #: file extensions read as images (case-insensitive); anything else in a class folder is skipped and listed
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
@@ -39,7 +40,9 @@ class ImageSet:
     skipped: list[str] = field(default_factory=list)     # files ignored: not images by extension
 
     def summary(self) -> str:
-        """``"161 images in 2 classes: cracked 41, ok 120"``."""
+        """``"161 images in 2 classes: cracked 41, ok 120"`` (class names left out in a server job)."""
+        if confined():
+            return f"{len(self.records)} images in {len(self.labels)} classes, the smallest with {min(self.counts.values())}"
         per_class = ", ".join(f"{label} {n}" for label, n in self.counts.items())
         return f"{len(self.records)} images in {len(self.labels)} classes: {per_class}"
 
@@ -56,7 +59,7 @@ def read_image_folder(root: str | Path, *, check: bool = True, min_classes: int 
     images, fewer than 2 classes, images lying directly in ``root``. ``check=False`` skips
     decoding (the fingerprint then covers paths and sizes only).
     """
-    root = Path(root).expanduser()
+    root = check_readable(Path(root).expanduser())
     if not root.is_dir():
         raise BadInput(f"no such folder: {root}", hint=_LAYOUT_HINT)
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -105,7 +108,7 @@ def read_image_table(path: str | Path, options: dict[str, Any] | None = None, *,
 def read_images(path: str | Path, options: dict[str, Any] | None = None, *, check: bool = True,
                 min_classes: int = 2, progress: Callable[[int, int], None] | None = None) -> ImageSet:
     """A folder per class, or a table of image paths and labels (by what ``path`` is)."""
-    path = Path(path).expanduser()
+    path = check_readable(Path(path).expanduser())
     if path.is_dir():
         return read_image_folder(path, check=check, min_classes=min_classes, progress=progress)
     if path.is_file():
@@ -122,6 +125,7 @@ def _checked(source: Path, pairs: Iterable[tuple[Path, str]], skipped: list[str]
     counts: dict[str, int] = {}
     records = []
     for i, (path, label) in enumerate(pairs):
+        check_readable(path, what="an image file", quote_path=False)  # in a server job: a symlink may point anywhere
         try:
             rel = path.relative_to(relative_to).as_posix()
         except ValueError:
@@ -146,8 +150,8 @@ def _checked(source: Path, pairs: Iterable[tuple[Path, str]], skipped: list[str]
     if not labels:
         raise BadInput(f"{source}: found no images", hint=_LAYOUT_HINT)
     if len(labels) < min_classes:
-        found = ", ".join(repr(x) for x in labels)
-        raise BadInput(f"{source}: found {len(labels)} class ({found}); a classifier needs at least {min_classes} classes",
+        found = "" if confined() else f" ({', '.join(repr(x) for x in labels)})"
+        raise BadInput(f"{source}: found {len(labels)} class{found}; a classifier needs at least {min_classes} classes",
                        hint=_LAYOUT_HINT)
     return ImageSet(source=source, records=records, labels=labels, counts={k: counts[k] for k in labels},
                     fingerprint=digest.hexdigest(), skipped=skipped)

@@ -5,8 +5,10 @@
   1-based record number for JSON lists and Parquet.
 * ``read_labelled_table(path, input_field=..., target_field=...)`` — the records a task's
   ``load_data`` returns: the chosen columns renamed to the task's fields; every error names the
-  file, the bad line or record and the columns present.
-* ``split_records`` — a deterministic (stratified) train/validation/test split.
+  file and the bad line or record, and shows the columns present, except in a server job, where
+  errors quote nothing from the file (``data/roots.py``).
+* ``split_records`` — a deterministic (stratified) train/validation/test split;
+  ``validation_warnings`` says when a validation set is too small for its metrics to mean much.
 * ``fingerprint`` — sha256 of a file, a folder or a list of records (model cards, eval reports).
 """
 
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput
+from .roots import check_readable, confined, detail, names, shown
+from .splits import split_records, validation_warnings  # noqa: F401 - re-exported: they were always here
 
 #: extension -> format name
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
@@ -55,7 +59,7 @@ def read_table(path: str | Path, fmt: str | None = None) -> list[tuple[int, dict
     >>> read_table("examples.csv")[0]    # doctest: +SKIP
     (2, {'text': 'great!', 'label': 'positive'})
     """
-    path = Path(path)
+    path = check_readable(path)
     if not path.is_file():
         raise BadInput(f"no such data file: {path}", hint=_HINT_FORMATS)
     fmt = table_format(path, fmt)
@@ -79,7 +83,7 @@ def _read_delimited(path: Path, text: str, fmt: str) -> list[tuple[int, dict]]:
         for row in reader:
             if None in row:  # more cells than header names
                 raise BadInput(f"{path}:{reader.line_num}: {len(row) - 1 + len(row[None])} cells for "
-                               f"{len(reader.fieldnames or [])} columns {reader.fieldnames}",
+                               f"{len(reader.fieldnames or [])} columns{shown(reader.fieldnames, 200)}",
                                hint="quote cells that contain the delimiter")
             rows.append((reader.line_num, {k: ("" if v is None else v) for k, v in row.items()}))
     except csv.Error as exc:
@@ -126,7 +130,7 @@ def _read_parquet(path: Path) -> list[tuple[int, dict]]:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged or non-Parquet file
-        raise BadInput(f"{path}: not a readable Parquet file ({exc})") from None
+        raise BadInput(f"{path}: not a readable Parquet file ({detail(exc)})") from None
     return list(enumerate(table.to_pylist(), 1))
 
 
@@ -156,15 +160,15 @@ def read_labelled_table(path: str | Path, *, input_field: str, target_field: str
         for col in dict.fromkeys(columns.values()):
             if col not in present:
                 where = f"{path}:1" if fmt != "parquet" else str(path)
-                raise BadInput(f"{where}: no column {col!r}; columns present: {present}", hint=hint)
+                raise BadInput(f"{where}: no column {col!r}; {names(present, 'columns present')}", hint=hint)
     records = []
     for n, row in rows:
         rec = {k: v for k, v in row.items() if k not in columns.values()}
         for field, col in columns.items():
             if col not in row:
-                raise BadInput(f"{_where(path, fmt, n)}: missing field {col!r}; fields present: {sorted(row)}", hint=hint)
+                raise BadInput(f"{_where(path, fmt, n)}: missing field {col!r}; {names(sorted(row), 'fields present')}", hint=hint)
             if _is_empty(row[col]):
-                raise BadInput(f"{_where(path, fmt, n)}: empty value in column {col!r}; fields present: {sorted(row)}")
+                raise BadInput(f"{_where(path, fmt, n)}: empty value in column {col!r}; {names(sorted(row), 'fields present')}")
             rec[field] = row[col]
         for field in path_fields:
             if isinstance(rec.get(field), str):
@@ -177,53 +181,12 @@ def _existing_path(table: Path, value: str, where: str, field: str) -> str:
     p = Path(value).expanduser()
     if not p.is_absolute():
         p = table.parent / p
+    # the path is the table's content: a server job checks it but does not quote it
+    check_readable(p, what=f"{where}: the {field} file", quote_path=False)
     if not p.is_file():
-        raise BadInput(f"{where}: {field} file {value!r} not found (looked at {p})",
-                       hint="paths are relative to the folder of the data file")
+        found = "not found" if confined() else f"{value!r} not found (looked at {p})"
+        raise BadInput(f"{where}: {field} file {found}", hint="paths are relative to the folder of the data file")
     return str(p)
-
-
-def split_records(records: Sequence[dict], fractions: float | Sequence[float] = (0.8, 0.1, 0.1), *, seed: int = 0,
-                  stratify_field: str | None = None) -> tuple[list[dict], ...]:
-    """Split records deterministically: ``(train, val, test)`` for three fractions, ``(train, val)`` for a float.
-
-    With ``stratify_field`` every value of that field is split in the same proportions. Order
-    within each part is the input order.
-
-    >>> recs = [{"i": i, "y": "ab"[i % 2]} for i in range(10)]
-    >>> train, val = split_records(recs, 0.2, seed=1, stratify_field="y")
-    >>> len(train), len(val), sorted(r["y"] for r in val)
-    (8, 2, ['a', 'b'])
-    """
-    import numpy as np
-
-    fracs = [1.0 - float(fractions), float(fractions)] if isinstance(fractions, (int, float)) else [float(f) for f in fractions]
-    if len(fracs) < 2 or any(f < 0 for f in fracs) or abs(sum(fracs) - 1.0) > 1e-6 or not 0 < fracs[0]:
-        raise BadInput(f"fractions must be a val fraction in (0, 1) or non-negative parts summing to 1, got {fractions!r}")
-    groups: dict[str, list[int]] = {}
-    for i, rec in enumerate(records):
-        if stratify_field is None:
-            key = ""
-        elif not isinstance(rec, dict) or rec.get(stratify_field) is None:
-            raise BadInput(f"record {i}: no {stratify_field!r} to stratify on")
-        else:
-            key = json.dumps(rec[stratify_field], sort_keys=True, default=str)
-        groups.setdefault(key, []).append(i)
-    rng = np.random.default_rng(seed)
-    bounds = np.cumsum(fracs)
-    parts: list[list[int]] = [[] for _ in fracs]
-    for key in sorted(groups):
-        idx = np.array(groups[key])
-        rng.shuffle(idx)
-        cuts = [0, *(round(b * len(idx)) for b in bounds[:-1]), len(idx)]
-        for k in range(len(fracs)):
-            parts[k].extend(idx[cuts[k]:cuts[k + 1]].tolist())
-    # tiny data: a part that should have records but got none takes one from the largest part
-    for k, f in enumerate(fracs):
-        if f > 0 and not parts[k] and len(records) >= len(fracs):
-            donor = max(range(len(parts)), key=lambda j: len(parts[j]))
-            parts[k].append(parts[donor].pop(int(rng.integers(len(parts[donor])))))
-    return tuple([records[i] for i in sorted(p)] for p in parts)
 
 
 def fingerprint(data: str | Path | Iterable[dict]) -> str:

@@ -7,14 +7,13 @@ import importlib
 import json
 import logging
 from contextlib import asynccontextmanager
-from typing import Any
 
 import anyio
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from starlette.requests import ClientDisconnect
 
 from .. import __version__
@@ -25,22 +24,16 @@ from ..core.settings import get_settings
 from ..core.task import Task
 from .config import ServerConfig
 from .content_type import JSONByDefault
-from .context import ServerContext
+from .context import ServerContext, current_request
+from .docs_assets import install_docs
+from .error_handlers import error_response, install_error_handlers
 from .limits import BodySizeLimit
 from .pool import ModelPool
 
 log = logging.getLogger("modelbay.serve")
 
 #: parts of the server with an install(app, ctx); the order is the middleware order (last added = outermost)
-EXTENSIONS = ("auth", "metrics", "openai", "jobs")
-
-
-def error_response(status: int, code: str, message: str, hint: str | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if hint:
-        body["hint"] = hint
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
+EXTENSIONS = ("auth", "browser_guard", "metrics", "openai", "jobs")
 
 
 def _request_model(cls: type[Task]) -> type[BaseModel]:
@@ -48,6 +41,7 @@ def _request_model(cls: type[Task]) -> type[BaseModel]:
     limits = get_settings().limits
     return create_model(
         f"{cls.__name__}Request",
+        __config__=ConfigDict(extra="forbid"),  # a misspelt "modle" must not silently run the default model
         inputs=(list[item] | item, Field(..., description=f"one item or a list of at most {limits.max_items}")),
         model=(str | None, Field(None, description=f"catalog model name (default {cls.default_model})")),
         stream=(bool, Field(False, description="server-sent events of output pieces (single input; tasks that stream)")),
@@ -82,25 +76,14 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         for batcher in ctx.batchers.values():
             batcher.stop()
 
-    app = FastAPI(title="modelbay", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="modelbay", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Pretrained AI capabilities over HTTP. Every task: POST /v1/tasks/{task}.")
+    install_docs(app)  # /docs and /redoc with their assets served locally: FastAPI's pages load them from CDNs
     app.add_middleware(JSONByDefault)
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().limits.max_body_bytes)
     app.state.ctx = ctx
 
-    @app.exception_handler(ModelbayError)
-    async def _modelbay_error(_req: Request, exc: ModelbayError):
-        retry = getattr(exc, "retry_after_s", None)
-        return error_response(exc.status_code, exc.code, exc.message, exc.hint,
-                              headers={"Retry-After": str(retry)} if retry else None)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_req: Request, exc: RequestValidationError):
-        problems = []
-        for err in exc.errors()[:5]:
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            problems.append(f"{loc or 'body'}: {err.get('msg')}")
-        return error_response(422, "bad_input", "; ".join(problems) or "invalid request body")
+    install_error_handlers(app)
 
     @app.get("/healthz")
     async def healthz() -> dict:
@@ -122,7 +105,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         rows = await anyio.to_thread.run_sync(models_table)
         data = []
         for r in rows:
-            mine = [s for (task, model), s in slots.items() if model == r["name"]]
+            # the pool keys a trained model by name@version; its row is listed by the bare name
+            mine = [s for (task, model), s in slots.items() if model == r["name"] or r["source"] == f"artifact:{model}"]
             data.append({
                 "id": r["name"], "object": "model", "created": 0, "owned_by": "modelbay", **r,  # created: unknown
                 "loaded": any(s.task is not None for s in mine),
@@ -189,9 +173,12 @@ class TaskRoute(APIRoute):
             try:
                 body = body_model.model_validate_json(raw)
             except ValidationError as exc:
-                raise RequestValidationError(
-                    [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_input=False)]
-                ) from None
+                errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_input=False)]
+                for e in errors:
+                    if e["type"] == "extra_forbidden" and len(e["loc"]) == 2:  # a top-level field: say which exist
+                        e["msg"] = f"unknown field; a request takes {', '.join(body_model.model_fields)}"
+                raise RequestValidationError(errors) from None
+            current_request.set(request)  # ctx.run: which client asks (fair queue), and its hang-ups
             return await endpoint(body)
 
         return handler

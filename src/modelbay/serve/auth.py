@@ -6,14 +6,18 @@ every request except the open paths below must carry ``Authorization: Bearer <ke
 ``/metrics`` is *not* open: it can reveal traffic and per-key usage, and Prometheus
 sends a bearer token with ``authorization: {credentials: <key>}`` in its scrape config.
 
+Every valid key is held to its scopes (``key_scopes.py``): ``/v1/jobs*`` needs ``train``,
+``/metrics`` needs ``metrics``, the rest ``run``; ``admin`` has them all. A key without
+the scope gets 403 ``insufficient_scope``, whether or not keys are required.
+
 When auth is not required, a request with a valid key is still counted and rate
 limited, and a request with an unknown key is served anonymously: local clients such
 as the ``openai`` package insist on sending *some* key, and loopback stays frictionless.
+Anonymous requests then have full access; ``browser_guard.py`` keeps web pages out.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -22,12 +26,16 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from ..core.errors import ModelbayError
+from .asgi_errors import request_header, route_path, send_error
+from .docs_assets import ASSET_PATHS as DOCS_ASSET_PATHS
+from .key_scopes import scope_for_path
 from .keys import KeyStore
 
 log = logging.getLogger("modelbay.serve.auth")
 
 #: paths served without a key: probes for load balancers, and the API docs
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/redoc", "/openapi.json"}) | DOCS_ASSET_PATHS
 _HINT = "create one with `modelbay keys create NAME`, then send `Authorization: Bearer <key>`"
 
 
@@ -73,6 +81,21 @@ class AuthState:
     open_paths: frozenset[str] = field(default=OPEN_PATHS)
 
 
+class Unauthorized(ModelbayError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class RateLimited(ModelbayError):
+    status_code = 429
+    code = "rate_limited"
+
+
+class MissingScope(ModelbayError):
+    status_code = 403
+    code = "insufficient_scope"
+
+
 class APIKeyAuth:
     def __init__(self, app, state: AuthState) -> None:
         self.app = app
@@ -81,57 +104,48 @@ class APIKeyAuth:
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        path = scope.get("path", "")
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root):] or "/"
+        path = route_path(scope)
         auth = self.state
         if path in auth.open_paths:
             return await self.app(scope, receive, send)
-        header = _header(scope, b"authorization")
+        header = request_header(scope, b"authorization") or ""
         scheme, _, token = header.partition(" ")
-        # verify() is one indexed SQLite read (tens of µs, never behind a write): cheap enough for the event loop
-        key_id = auth.store.verify(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
-        if key_id is None:
-            if not auth.required:
+        # one indexed SQLite read (tens of µs, never behind a write): cheap enough for the event loop
+        grant = auth.store.authenticate(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        if grant is None:
+            if not auth.required:  # anonymous on an open server: full access (the browser guard covers browsers)
                 return await self.app(scope, receive, send)
-            if not header:
-                message, challenge = "this server needs an API key; the request has no Authorization header", "Bearer"
-            elif scheme.lower() != "bearer" or not token.strip():
-                message, challenge = "expected `Authorization: Bearer <key>`", 'Bearer error="invalid_request"'
-            else:
-                message, challenge = "the API key is not valid: unknown, mistyped or revoked", 'Bearer error="invalid_token"'
-            return await _reject(scope, send, 401, "unauthorized", message, _HINT, {"www-authenticate": challenge})
+            return await _refuse_unauthenticated(scope, send, header, scheme, token)
+        # a key that was sent and is valid is the caller's identity, on an open server too: its scopes apply
+        needed = scope_for_path(path)
+        if not grant.allows(needed):
+            have = ", ".join(sorted(grant.scopes))
+            error = MissingScope(f"API key {grant.id} lacks the {needed!r} scope that {path} needs (it has: {have})",
+                                 hint=f"use a key that has it; create one with `modelbay keys create NAME "
+                                      f"--scope {needed}` (a key's scopes are fixed when it is created)")
+            challenge = f'Bearer error="insufficient_scope", scope="{needed}"'
+            return await send_error(scope, send, error, {"www-authenticate": challenge})
         if auth.limiter is not None:
-            wait_s = auth.limiter.acquire(key_id)
+            wait_s = auth.limiter.acquire(grant.id)
             if wait_s > 0:
                 retry = max(1, math.ceil(wait_s))
                 per_minute = int(auth.limiter.capacity)
-                return await _reject(scope, send, 429, "rate_limited",
-                                     f"API key {key_id} is over its limit of {per_minute} requests per minute",
-                                     f"retry after {retry} s, or raise auth.rate_limit_per_minute",
-                                     {"retry-after": str(retry)})
-        auth.store.record_use(key_id)
-        scope.setdefault("state", {})["api_key_id"] = key_id  # request.state.api_key_id for logs and metrics
+                error = RateLimited(f"API key {grant.id} is over its limit of {per_minute} requests per minute",
+                                    hint=f"retry after {retry} s, or raise auth.rate_limit_per_minute")
+                return await send_error(scope, send, error, {"retry-after": str(retry)})
+        auth.store.record_use(grant.id)
+        scope.setdefault("state", {})["api_key_id"] = grant.id  # request.state.api_key_id for logs and metrics
         await self.app(scope, receive, send)
 
 
-def _header(scope, name: bytes) -> str:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return value.decode("latin-1").strip()
-    return ""
-
-
-async def _reject(scope, send, status: int, code: str, message: str, hint: str, headers: dict[str, str]) -> None:
-    if scope["type"] == "websocket":  # closing before accept makes the handshake fail with 403
-        await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
-        return
-    body = json.dumps({"error": {"code": code, "message": message, "hint": hint}}).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+async def _refuse_unauthenticated(scope, send, header: str, scheme: str, token: str) -> None:
+    if not header:
+        message, challenge = "this server needs an API key; the request has no Authorization header", "Bearer"
+    elif scheme.lower() != "bearer" or not token.strip():
+        message, challenge = "expected `Authorization: Bearer <key>`", 'Bearer error="invalid_request"'
+    else:
+        message, challenge = "the API key is not valid: unknown, mistyped or revoked", 'Bearer error="invalid_token"'
+    await send_error(scope, send, Unauthorized(message, hint=_HINT), {"www-authenticate": challenge})
 
 
 def install(app, ctx) -> None:

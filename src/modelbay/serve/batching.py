@@ -18,6 +18,14 @@ requests -- until ``regroup_wait_ms`` pass with no new arrival, at most
 If a batch fails, its requests are retried one by one, so a bad item fails only
 its own request. The queue is bounded: past ``max_queue`` waiting items a request
 is refused with 503 and ``Retry-After`` instead of growing memory and latency.
+
+The queue is fair between clients (an API key, else an address: whatever the
+caller passes as ``client``): a batch takes one request per client in turn, so a
+client that queues many requests delays another client's request by at most one
+pass, not by its whole backlog. A request whose caller stopped waiting (timed out,
+disconnected) leaves the queue at once and never runs; if its batch is already
+running, its rows are flagged in a :mod:`modelbay.core.cancel` scope, and tasks that
+loop (generation, transcription) stop working on them between steps.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.cancel import CancelFlag, cancel_scope
 from ..core.errors import ModelbayError
 from ..core.task import Task
 from .config import BatchingConfig
@@ -44,16 +53,32 @@ class ServerBusy(ModelbayError):
         self.retry_after_s = retry_after_s
 
 
-@dataclass
+class ClientGone(ModelbayError):
+    """The client disconnected before its answer was ready; its work was dropped (nobody reads this answer)."""
+
+    status_code = 499  # "client closed request", as nginx logs it
+    code = "client_closed_request"
+
+
+@dataclass(eq=False)  # compared by identity: a request is removed from its queue by identity
 class _Pending:
     items: list
     future: asyncio.Future
+    client: str = ""
     enqueued: float = field(default_factory=time.perf_counter)
+    #: set (on the event loop) once nobody waits for the answer; read by the forward pass's thread
+    unwanted: CancelFlag = field(default_factory=CancelFlag)
+    queued: bool = True
 
 
 def _expire(future: asyncio.Future) -> None:
     if not future.done():
         future.set_exception(TimeoutError())
+
+
+def _abandon(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_exception(ClientGone("the client disconnected before the answer was ready"))
 
 
 #: regrouping waits at most this many times ``regroup_wait_ms`` in all (while requests keep arriving)
@@ -72,7 +97,7 @@ class Batcher:
         self.lock = lock  # the model's lock: streams and batches never run a model at once
         self.listeners = listeners if listeners is not None else []
         self.max_batch = config.max_batch_size if (config.enabled and task.batchable) else 1
-        self._queue: deque[_Pending] = deque()
+        self._queues: dict[str, deque[_Pending]] = {}  # per client, in round-robin order (served: to the back)
         self._queued_items = 0
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task | None = None
@@ -87,12 +112,15 @@ class Batcher:
     def queued_items(self) -> int:
         return self._queued_items
 
-    async def submit(self, items: list, timeout_s: float | None = None) -> list:
+    async def submit(self, items: list, timeout_s: float | None = None, *, client: str = "",
+                     gone: asyncio.Future | None = None) -> list:
         """Run ``items`` (one request) through the model, batched with whatever else is waiting.
 
-        Past ``timeout_s`` the request gets :class:`TimeoutError` (its items are dropped if still
-        queued, its outputs if already running). A timer on the loop rather than
-        ``asyncio.wait_for``: that wraps every request in a task of its own.
+        ``client`` names who asks (an API key id or an address): the queue takes clients in turn.
+        Past ``timeout_s`` the request gets :class:`TimeoutError`, and :class:`ClientGone` once ``gone``
+        (a future the caller completes when its client disconnects) is done. Either way its items leave
+        the queue, or, if already running, are flagged cancelled for the task. A timer on the loop rather
+        than ``asyncio.wait_for``: that wraps every request in a task of its own.
         """
         if self._queued_items + len(items) > self.config.max_queue:
             raise ServerBusy(f"model {self.task.model.spec.name!r} has {self._queued_items} items waiting; "
@@ -101,19 +129,32 @@ class Batcher:
         if self._worker is None or self._worker.done():
             self._wakeup = asyncio.Event()
             self._worker = loop.create_task(self._run())
-        pending = _Pending(items, loop.create_future())
-        self._queue.append(pending)
+        pending = _Pending(items, loop.create_future(), client)
+        self._queues.setdefault(client, deque()).append(pending)
         self._queued_items += len(items)
         self._in_flight += 1
         self._note_peak()
         self._wakeup.set()
         timer = loop.call_later(timeout_s, _expire, pending.future) if timeout_s is not None else None
+        if gone is not None:
+            gone.add_done_callback(lambda _: _abandon(pending.future))
         try:
             return await pending.future
         finally:
+            pending.unwanted.set()  # answered, timed out, disconnected or cancelled: the task may stop on it
+            if pending.queued:
+                self._dequeue(pending)
             self._in_flight -= 1
             if timer is not None:
                 timer.cancel()
+
+    def _dequeue(self, pending: _Pending) -> None:
+        queue = self._queues[pending.client]
+        queue.remove(pending)
+        if not queue:
+            del self._queues[pending.client]
+        pending.queued = False
+        self._queued_items -= len(pending.items)
 
     def _note_peak(self) -> None:
         """Keep the most requests in flight at once over the last one to two seconds (two 1 s windows)."""
@@ -128,7 +169,7 @@ class Batcher:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._queue:
+            while self._queues:
                 batch = await self._collect()
                 if batch:
                     await self._execute(batch)
@@ -148,14 +189,9 @@ class Batcher:
         regroup_cap = start + REGROUP_CAP_FACTOR * regroup_s
         last_arrival = start
         while True:
-            while self._queue and (not batch or size + len(self._queue[0].items) <= self.max_batch):
-                pending = self._queue.popleft()
-                self._queued_items -= len(pending.items)
-                if pending.future.done():  # the caller timed out or went away
-                    continue
-                batch.append(pending)
-                size += len(pending.items)
-                last_arrival = max(last_arrival, pending.enqueued)
+            taken = len(batch)
+            size = self._take(batch, size)
+            last_arrival = max([last_arrival, *(pending.enqueued for pending in batch[taken:])])
             now = time.perf_counter()
             expected = min(self.max_batch, max(self._peak, self._peak_before))  # callers about to send again
             if len(batch) < expected and self.max_batch > 1:
@@ -164,7 +200,7 @@ class Batcher:
                 # N x its per-request time), and never longer than the cap
                 deadline = max(deadline, min(last_arrival + regroup_s, regroup_cap))
             remaining = deadline - now
-            if size >= self.max_batch or remaining <= 0 or self._queue or not batch:
+            if size >= self.max_batch or remaining <= 0 or self._queues or not batch:
                 return batch
             self._wakeup.clear()
             try:
@@ -173,17 +209,49 @@ class Batcher:
             except TimeoutError:
                 return batch
 
+    def _take(self, batch: list[_Pending], size: int) -> int:
+        """Move queued requests into ``batch`` while they fit, one per client in turn; returns its item count.
+
+        A client's requests keep their order; a request that does not fit waits at the front of its
+        client's queue while other clients' smaller requests may fill the batch, and since every client
+        served moves to the back of the round, that client soon comes first (a lone request larger than
+        ``max_batch`` runs alone).
+        """
+        took = True
+        while took and size < self.max_batch:
+            took = False
+            for client in list(self._queues):
+                queue = self._queues[client]
+                if batch and size + len(queue[0].items) > self.max_batch:
+                    continue
+                pending = queue.popleft()
+                pending.queued = False
+                self._queued_items -= len(pending.items)
+                del self._queues[client]
+                if queue:
+                    self._queues[client] = queue  # to the back of the round
+                batch.append(pending)
+                size += len(pending.items)
+                took = True
+                if size >= self.max_batch:
+                    break
+        return size
+
     async def _execute(self, batch: list[_Pending]) -> None:
+        batch = [pending for pending in batch if not pending.future.done()]  # gone while the batch formed
+        if not batch:
+            return
         items = [item for pending in batch for item in pending.items]
+        row_flags = [pending.unwanted for pending in batch for _ in pending.items]
         self.busy = True
         try:
-            outputs = await asyncio.to_thread(self._forward, items)
+            outputs = await asyncio.to_thread(self._forward, items, row_flags)
         except Exception as exc:  # noqa: BLE001 - handed to the request that caused it
             if len(batch) == 1:
                 if not batch[0].future.done():
                     batch[0].future.set_exception(exc)
                 return
-            for pending in batch:  # find the culprit: the others still get their answers
+            for pending in batch:  # find the culprit: the others still get their answers (gone ones are skipped)
                 await self._execute([pending])
             return
         finally:
@@ -195,10 +263,13 @@ class Batcher:
             if not pending.future.done():
                 pending.future.set_result(part)
 
-    def _forward(self, items: list) -> list:
+    def _forward(self, items: list, row_flags: list[CancelFlag]) -> list:
         started = time.perf_counter()
         with self.lock:
-            outputs = self.task(items)
+            if all(flag.is_set() for flag in row_flags):  # everyone left while the model was busy: skip the pass
+                return [None] * len(items)
+            with cancel_scope(row_flags):  # row i is cancelled once its request is gone
+                outputs = self.task(items)
         elapsed = time.perf_counter() - started
         self.recent_batch_sizes.append(len(items))
         spec = self.task.model.spec

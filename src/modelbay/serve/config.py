@@ -11,11 +11,14 @@ Nested fields use ``__`` in environment variables, e.g.
 from __future__ import annotations
 
 import ipaddress
+import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .browser_guard import normalize_allowed_host, normalize_origin
 
 
 class BatchingConfig(BaseModel):
@@ -49,6 +52,12 @@ class AuthConfig(BaseModel):
     rate_limit_per_minute: int | None = Field(None, ge=1, description="requests per key per minute (None: no limit)")
 
 
+def _default_data_dirs() -> list[Path]:
+    from ..core.settings import get_settings
+
+    return list(get_settings().data_dirs)
+
+
 class JobsConfig(BaseModel):
     """Training jobs (``POST /v1/jobs/train``): each runs in its own process. See docs/serving.md."""
 
@@ -60,7 +69,18 @@ class JobsConfig(BaseModel):
     cancel_grace_s: float = Field(10.0, gt=0, description="after a cancel, how long a job may take to stop before it is killed")
     keep_finished: int = Field(100, ge=1, description="finished jobs remembered (in memory) for GET /v1/jobs")
     data_dirs: list[Path] = Field(
-        default_factory=list, description="if set, training data must lie under one of these folders on the server",
+        default_factory=_default_data_dirs, min_length=1,
+        description="the only folders on the server that jobs may name as data (symlinks followed; a relative path is"
+        " taken from the first); anything else is a 403. Default: MODELBAY_DATA_DIRS, else <MODELBAY_HOME>/data",
+    )
+    uploads_dir: Path | None = Field(
+        None, description="where uploaded training data waits while its job runs, a folder per job deleted when the"
+        " job ends (default: <MODELBAY_HOME>/uploads); keep it outside data_dirs so no job can name another's upload",
+    )
+    upload_max_files: int = Field(20_000, ge=1, description="most files a .zip upload may hold")
+    upload_max_unzipped_bytes: int = Field(
+        1 << 30, ge=1, description="most bytes a .zip upload may extract to, all files together (zip bombs);"
+        " the upload itself is capped by MODELBAY_LIMIT_MAX_BODY_BYTES",
     )
 
 
@@ -83,8 +103,39 @@ class ServerConfig(BaseSettings):
         None, gt=0, description="unload least-recently-used idle models when the process uses more than this"
     )
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="host names this server answers to besides localhost and IP addresses, e.g. 'modelbay.internal'"
+        " or '*.example.com' ('*': any), checked against the Host header whenever requests are served without a key"
+        " (DNS rebinding); setting it turns the check on when keys are required too. Env: comma-separated or JSON",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="web origins (scheme://host[:port]) whose pages may call this server besides its own pages,"
+        " e.g. 'https://tools.example.com' ('*': any); other requests with an Origin header get 403",
+    )
     access_log_json: bool = Field(True, description="one JSON line per request on stderr, with its request id")
     jobs: JobsConfig = Field(default_factory=JobsConfig)
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):  # from the environment: a JSON list, or comma-separated
+            return json.loads(value) if value.lstrip().startswith("[") else [v for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, hosts: list[str]) -> list[str]:
+        return [normalize_allowed_host(h) for h in hosts]
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str]) -> list[str]:
+        try:
+            return [normalize_origin(o) for o in origins]
+        except ValueError as exc:
+            raise ValueError(f"allowed_origins: {exc}; write e.g. 'https://tools.example.com'") from None
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):

@@ -4,6 +4,10 @@ Routes (the generic task routes and protocol adapters like the OpenAI-compatible
 ones) run models only through :meth:`ServerContext.run` and
 :meth:`ServerContext.stream`, so batching, queue limits, timeouts and model
 lifecycle apply to all of them alike.
+
+A request that times out or whose client disconnects stops costing the model: its
+queued items are dropped, and a running pass sees its rows cancelled
+(:mod:`modelbay.core.cancel`) and stops generating for them between steps.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ import asyncio
 import json
 import threading
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from typing import Any
 
 import anyio
+from starlette.requests import Request
 
+from ..core.cancel import cancel_scope
 from ..core.errors import BadInput, ModelbayError
 from ..core.task import Task
 from .batching import Batcher, BatchListener
@@ -26,6 +33,30 @@ from .pool import ModelPool
 class RequestTimeout(ModelbayError):
     status_code = 504
     code = "timeout"
+
+
+#: the HTTP request being handled; the task routes set it (``app.TaskRoute``) so that :meth:`ServerContext.run`
+#: knows which client asks (the batcher's queue is fair between clients) and can notice it disconnect
+current_request: ContextVar[Request | None] = ContextVar("modelbay_current_request", default=None)
+
+
+def client_key(request: Request) -> str:
+    """Who asks, for the fair queue: the API key id (set by the auth middleware), else the client's address."""
+    key_id = request.scope.get("state", {}).get("api_key_id")
+    if key_id:
+        return f"key:{key_id}"
+    client = request.scope.get("client")
+    return f"addr:{client[0]}" if client else ""
+
+
+async def _watch_disconnect(request: Request, gone: asyncio.Future) -> None:
+    """Complete ``gone`` when the client hangs up (the body is already read: only a disconnect can come)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            if not gone.done():
+                gone.set_result(None)
+            return
 
 
 class ServerContext:
@@ -53,17 +84,33 @@ class ServerContext:
             self.batchers[key] = batcher
         return batcher
 
-    async def run(self, task: str, model: str | None, items: list) -> tuple[Task, list]:
-        """Run validated items through the (batched) model; returns the task and its outputs."""
+    async def run(self, task: str, model: str | None, items: list, *,
+                  request: Request | None = None) -> tuple[Task, list]:
+        """Run validated items through the (batched) model; returns the task and its outputs.
+
+        ``request`` (default: :data:`current_request`) says which client asks; for tasks that stream
+        (generation, transcription: long passes) a disconnect of that client also drops its work.
+        """
         loaded = await self.load(task, model)
         batcher = self._batcher(loaded)
+        request = request if request is not None else current_request.get()
+        gone = watcher = None
+        if request is not None and "stream" in type(loaded).capabilities:
+            # one watcher task per request only where a pass can run long enough for a hang-up to matter
+            loop = asyncio.get_running_loop()
+            gone = loop.create_future()
+            watcher = loop.create_task(_watch_disconnect(request, gone))
         try:
-            outputs = await batcher.submit(items, self.config.request_timeout_s)
+            outputs = await batcher.submit(items, self.config.request_timeout_s,
+                                           client=client_key(request) if request is not None else "", gone=gone)
         except TimeoutError:
             raise RequestTimeout(
                 f"no answer within {self.config.request_timeout_s:g} s",
                 hint="send fewer items per request, or raise request_timeout_s",
             ) from None
+        finally:
+            if watcher is not None:
+                watcher.cancel()
         self.pool.touch(loaded)
         return loaded, outputs
 
@@ -84,7 +131,9 @@ class ServerContext:
         def produce() -> None:
             pieces = getattr(loaded, method)(item)
             try:
-                with lock:
+                # the scope lets the task's loop see the hang-up between its steps (before the prompt's
+                # pass too), not only between the pieces it yields
+                with lock, cancel_scope([cancelled]):
                     for piece in pieces:
                         if cancelled.is_set():  # the client went away: stop generating, free the model
                             break

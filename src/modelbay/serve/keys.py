@@ -5,10 +5,16 @@ indexes the row, so verifying a key is one primary-key lookup, never a scan;
 ``<secret>`` is 32 random bytes. Only a salted hash of the whole key is stored,
 so the database (or a backup of it) does not hand out working keys.
 
+Each key has scopes, fixed at creation: ``run`` (tasks, models, OpenAI routes),
+``train`` (``/v1/jobs*``), ``metrics`` (``/metrics``) and ``admin`` (all of them).
+
 >>> store = KeyStore(":memory:")
->>> key_id, secret = store.create("ci")
+>>> key_id, secret = store.create("ci", scopes=["run", "train"])
 >>> store.verify(secret) == key_id
 True
+>>> grant = store.authenticate(secret)
+>>> grant.allows("train"), grant.allows("metrics")
+(True, False)
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -29,6 +35,7 @@ from pathlib import Path
 from typing import Self
 
 from ..core.errors import ModelbayError
+from .key_scopes import DEFAULT_SCOPES, VerifiedKey, add_scopes_column, normalize_scopes
 
 PREFIX = "mb_"
 _ID_HEX = 12
@@ -44,7 +51,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     created    REAL NOT NULL,
     last_used  REAL,
     requests   INTEGER NOT NULL DEFAULT 0,
-    revoked    REAL
+    revoked    REAL,
+    scopes     TEXT NOT NULL DEFAULT 'run'
 );
 CREATE UNIQUE INDEX IF NOT EXISTS api_keys_active_name ON api_keys(name) WHERE revoked IS NULL;
 """
@@ -75,6 +83,7 @@ class KeyInfo:
     last_used: str | None
     requests: int
     revoked: str | None
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -132,6 +141,7 @@ class KeyStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit does not fsync
         conn.executescript(_SCHEMA)
+        add_scopes_column(conn)
         return conn
 
     def _write_db(self) -> sqlite3.Connection:
@@ -172,8 +182,9 @@ class KeyStore:
         self.close()
 
     # -- keys ---------------------------------------------------------------
-    def create(self, name: str) -> tuple[str, str]:
-        """Make a key named ``name``; returns ``(key_id, secret)``. The secret is not stored: show it once."""
+    def create(self, name: str, scopes: Iterable[str] = DEFAULT_SCOPES) -> tuple[str, str]:
+        """Make a key named ``name`` with ``scopes``; returns ``(key_id, secret)``. The secret is not stored: show it once."""
+        granted = " ".join(normalize_scopes(scopes))
         if not _NAME_RE.match(name or ""):
             raise KeyStoreError(f"key name {name!r} is not allowed",
                             hint="use 1-64 letters, digits, '.', '_', '-' or '@', starting with a letter or digit")
@@ -183,8 +194,8 @@ class KeyStore:
         with self._write_lock:
             db = self._write_db()
             try:
-                db.execute("INSERT INTO api_keys (id, name, salt, hash, created) VALUES (?, ?, ?, ?, ?)",
-                           (key_id, name, salt, _hash(salt, secret), time.time()))
+                db.execute("INSERT INTO api_keys (id, name, salt, hash, created, scopes) VALUES (?, ?, ?, ?, ?, ?)",
+                           (key_id, name, salt, _hash(salt, secret), time.time(), granted))
             except sqlite3.IntegrityError:
                 (other,) = db.execute("SELECT id FROM api_keys WHERE name = ? AND revoked IS NULL", (name,)).fetchone()
                 raise KeyNameTaken(f"an active key named {name!r} already exists (id {other})",
@@ -193,17 +204,23 @@ class KeyStore:
 
     def verify(self, secret: str | None) -> str | None:
         """The key id if ``secret`` is a valid, unrevoked key; else None. Never raises on bad input."""
+        grant = self.authenticate(secret)
+        return grant.id if grant else None
+
+    def authenticate(self, secret: str | None) -> VerifiedKey | None:
+        """The key's id and scopes if ``secret`` is a valid, unrevoked key; else None. One primary-key read."""
         match = _KEY_RE.match(secret or "")
         if match is None:
             return None
         key_id = match.group(1)
         with self._reading() as db:  # an open server with no key file answers None without creating one
-            row = db and db.execute("SELECT salt, hash, revoked FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+            row = db and db.execute("SELECT salt, hash, revoked, scopes FROM api_keys WHERE id = ?",
+                                    (key_id,)).fetchone()
         if not row:
             return None
-        salt, stored, revoked = row
+        salt, stored, revoked, scopes = row
         valid = hmac.compare_digest(_hash(salt, secret), stored)
-        return key_id if valid and revoked is None else None
+        return VerifiedKey(key_id, frozenset(scopes.split())) if valid and revoked is None else None
 
     def revoke(self, id_or_name: str) -> KeyInfo:
         """Revoke a key by id or (active) name; revoking a revoked key changes nothing. Returns the key."""
@@ -225,9 +242,9 @@ class KeyStore:
         """Every key, oldest first, with usage counts up to now (pending counts are written first)."""
         self.flush()
         with self._reading() as db:
-            rows = db.execute("SELECT id, name, created, last_used, requests, revoked FROM api_keys "
+            rows = db.execute("SELECT id, name, created, last_used, requests, revoked, scopes FROM api_keys "
                               "ORDER BY created, id").fetchall() if db else []
-        return [KeyInfo(r[0], r[1], _iso(r[2]), _iso(r[3]), r[4], _iso(r[5])) for r in rows]
+        return [KeyInfo(r[0], r[1], _iso(r[2]), _iso(r[3]), r[4], _iso(r[5]), tuple(r[6].split())) for r in rows]
 
     def active_count(self) -> int:
         with self._reading() as db:
@@ -273,3 +290,4 @@ class KeyStore:
                 self.flush()
             except sqlite3.Error:  # e.g. locked by a CLI for >5 s: the counts stay pending for the next round
                 pass
+

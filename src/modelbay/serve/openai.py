@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import base64
 import time
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import anyio
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..core.catalog import get_spec, list_models
 from ..core.errors import BadInput, ModelNotFound
@@ -67,10 +67,31 @@ def install(app: FastAPI, ctx: ServerContext) -> None:
     install_audio(app, ctx)
 
 
+class OpenAIRequest(BaseModel):
+    """A request body of an OpenAI-compatible route: OpenAI's fields in, anything else is a 422 naming it.
+
+    Fields OpenAI defines that modelbay has no use for (``OPENAI_IGNORED``: ``user``,
+    ``presence_penalty``, …) are accepted and dropped, because the official clients and
+    the frameworks built on them send them. A field OpenAI does not define is refused,
+    as OpenAI itself refuses it ("Unrecognized request argument"): a misspelt
+    ``max_token`` must not silently fall back to the default.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    OPENAI_IGNORED: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_ignored_openai_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not cls.OPENAI_IGNORED.isdisjoint(data):
+            return {k: v for k, v in data.items() if k not in cls.OPENAI_IGNORED}
+        return data
+
+
 # -- /v1/embeddings ------------------------------------------------------------------
 
-class EmbeddingsRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # OpenAI clients send fields we have no use for (user, …)
+class EmbeddingsRequest(OpenAIRequest):
+    OPENAI_IGNORED = frozenset({"user"})
 
     model: str = Field("default", description="catalog embeddings model, or 'default'")
     input: str | list[str] | list[int] | list[list[int]] = Field(..., description="a text or a list of texts")

@@ -4,7 +4,8 @@ json / text / srt / vtt / verbose_json out, as OpenAI's Whisper API answers.
 Differences from OpenAI, on purpose: ``language`` in verbose_json is the ISO code
 Whisper detected (``"en"``, not ``"english"``); ``temperature`` is ignored (Whisper's
 own fallback schedule runs, seeded); segment ``tokens`` are not reported (empty).
-Oversized uploads get 413 from the server's body limit; undecodable audio gets 422.
+Oversized uploads get 413 from the server's body limit, audio over the seconds or channel
+limits 413 from its header before it is decoded (``core/audio_decoders.py``); undecodable audio 422.
 """
 
 from __future__ import annotations

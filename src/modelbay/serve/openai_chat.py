@@ -15,13 +15,13 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.errors import BadInput, ModelbayError
 from .context import ServerContext
-from .openai import model_for, now_s
+from .openai import OpenAIRequest, model_for, now_s
 
 ROUTE = "/v1/chat/completions"
 
@@ -46,10 +46,15 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
-class ChatCompletionRequest(BaseModel):
-    """The OpenAI fields modelbay uses; others a client sends (user, presence_penalty, …) are ignored."""
+class ChatCompletionRequest(OpenAIRequest):
+    """The OpenAI fields modelbay uses; OpenAI's others (user, presence_penalty, …) are ignored, unknown ones refused."""
 
-    model_config = ConfigDict(extra="ignore")
+    OPENAI_IGNORED = frozenset({
+        "audio", "frequency_penalty", "function_call", "functions", "logit_bias", "metadata", "modalities",
+        "moderation", "parallel_tool_calls", "prediction", "presence_penalty", "prompt_cache_key",
+        "prompt_cache_options", "prompt_cache_retention", "reasoning_effort", "safety_identifier", "service_tier",
+        "store", "tool_choice", "top_logprobs", "user", "verbosity", "web_search_options",
+    })
 
     model: str = Field("default", description="catalog chat model, or 'default'")
     messages: list[Message] = Field(..., description="the conversation, oldest first")
@@ -126,13 +131,13 @@ def _usage(outputs) -> dict:
 
 def install_chat(app: FastAPI, ctx: ServerContext) -> None:
     @app.post(ROUTE, tags=["openai"], summary="OpenAI-compatible chat completions (stream: true for SSE)")
-    async def create_chat_completion(body: ChatCompletionRequest):
+    async def create_chat_completion(body: ChatCompletionRequest, request: Request):
         model = model_for("chat", body.model, ROUTE)
         items = chat_items(body)
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return await _stream_response(ctx, model, items[0], include_usage)
-        task, outputs = await ctx.run("chat", model, items)
+        task, outputs = await ctx.run("chat", model, items, request=request)  # its client: fair queue, hang-ups
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": now_s(),
             "model": task.model.spec.name, "system_fingerprint": None,

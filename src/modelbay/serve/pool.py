@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ..core.catalog import canonical_ref
 from ..core.errors import ModelbayError, ModelNotFound, ModelUnavailable
 from ..core.loading import load_task
 from ..core.registry import get_task
@@ -40,7 +41,7 @@ def rss_bytes() -> int:
 
 
 class ModelPool:
-    """Holds set-up tasks keyed by (task, model). Thread-safe."""
+    """Holds set-up tasks keyed by (task, canonical model reference). Thread-safe."""
 
     def __init__(self, memory_budget_bytes: int | None = None) -> None:
         self._slots: dict[tuple[str, str], Slot] = {}
@@ -52,8 +53,13 @@ class ModelPool:
             return self._slots.setdefault(key, Slot())
 
     def key(self, task: str, model: str | None) -> tuple[str, str]:
+        """(task, canonical model reference): every spelling of one model is one slot, one copy in memory.
+
+        Never the string a client sent: ``m@1``, ``m@01``, ``m@001`` would each load a copy. A bare trained
+        name resolves to its promoted version on every call, so a promotion takes effect at the next request.
+        """
         cls = get_task(task)
-        return cls.name, model or cls.default_model
+        return cls.name, canonical_ref(model or cls.default_model)
 
     def get(self, task: str, model: str | None = None) -> tuple[Task, Slot]:
         """Return the loaded task, loading it on first use. Raises ModelUnavailable on failure."""
@@ -87,7 +93,7 @@ class ModelPool:
         return task_obj, slot
 
     def loaded(self, task: str, model: str | None = None) -> Task | None:
-        """The task if its model is loaded now, else None; never loads, never blocks."""
+        """The task if its model is loaded now, else None; never loads (a bare trained name costs one index query)."""
         slot = self._slots.get(self.key(task, model))
         found = slot.task if slot is not None else None
         if found is not None:

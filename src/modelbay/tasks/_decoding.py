@@ -7,6 +7,12 @@ simply stops the decoding (nothing is left running).
 
 Rows are left-padded for the prefill; a finished row is dropped from the batch
 (and from the KV cache), so a short answer does not pay for a long one.
+
+Inside the server a row whose request is gone (timed out, client disconnected) is
+dropped the same way, between two steps (``modelbay.core.cancel``); when no row is
+wanted any more the loop ends. A long prompt is read in chunks of about
+``PREFILL_CHUNK_TOKENS`` tokens (all rows together), so that check also comes
+during the prompt's pass, not only after it.
 """
 
 from __future__ import annotations
@@ -14,6 +20,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from ..core.cancel import all_cancelled, row_cancelled
+
+#: tokens (rows x positions) per model call while reading the prompts: the prompt's pass is cut into calls
+#: of this size so a cancel is seen within one call (~2 s for SmolLM2-135M on one busy core), while a
+#: usual prompt still takes one call
+PREFILL_CHUNK_TOKENS = 512
 
 
 @dataclass
@@ -42,7 +55,7 @@ class Row:
         self.tokens: list[int] = []  # generated, without the end-of-sequence token
         self.completion_tokens = 0  # generated, with it
         self.text = ""
-        self.finish_reason: str | None = None
+        self.finish_reason: str | None = None  # "stop", "length", or "cancelled" (nobody waits for it)
         self.seen = set(request.prompt_ids)  # for the repetition penalty, as transformers does
         self.generator = torch.Generator().manual_seed(
             request.seed if request.seed is not None else secrets.randbits(63)
@@ -109,15 +122,18 @@ def choose_token(logits, row: Row) -> int:
 def decode(model, tokenizer, requests: list[GenerationRequest], eos_ids: set[int], pad_id: int) -> Iterator[list[Row]]:
     """Generate for all requests at once; yield the rows after every step (the last yield has all rows done).
 
+    Row ``i`` stops with ``finish_reason == "cancelled"`` once the running cancel scope says row ``i`` is
+    no longer wanted (never outside the server).
+
     >>> rows = list(decode(model, tok, [GenerationRequest(ids, max_new_tokens=8)], {2}, 2))[-1]  # doctest: +SKIP
     >>> rows[0].text, rows[0].finish_reason                                                       # doctest: +SKIP
     """
     import torch
 
     rows = [Row(r, tokenizer, eos_ids) for r in requests]
-    width = max(len(r.prompt_ids) for r in requests)
     device = model.device
     with torch.inference_mode():
+        width = max(len(r.prompt_ids) for r in requests)
         pads = [width - len(r.prompt_ids) for r in requests]
         input_ids = torch.tensor([[pad_id] * n + r.prompt_ids for n, r in zip(pads, requests)], device=device)
         mask = torch.tensor([[0] * n + [1] * (width - n) for n in pads], device=device)
@@ -127,15 +143,13 @@ def decode(model, tokenizer, requests: list[GenerationRequest], eos_ids: set[int
     # inference mode is entered per step, never held across a yield: the consumer's code runs between steps
     while active:
         with torch.inference_mode():
-            out = model(
-                input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                past_key_values=cache, use_cache=True, logits_to_keep=1,
-            )
-            cache = out.past_key_values
-            logits = out.logits[:, -1, :].float().cpu()  # sampling runs on the CPU, with each row's generator
-            for j, i in enumerate(active):
-                rows[i].push(choose_token(logits[j].clone(), rows[i]))
-            keep = [j for j, i in enumerate(active) if not rows[i].done]
+            if cache is None:
+                logits, cache = _prefill(model, input_ids, mask, positions)
+            else:
+                out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                            past_key_values=cache, use_cache=True, logits_to_keep=1)
+                logits, cache = out.logits[:, -1, :], out.past_key_values
+            keep = _advance(rows, active, logits)
             if keep and len(keep) < len(active):
                 index = torch.tensor(keep, device=device)
                 cache.batch_select_indices(index)
@@ -147,3 +161,38 @@ def decode(model, tokenizer, requests: list[GenerationRequest], eos_ids: set[int
                 mask = torch.cat([mask, mask.new_ones(len(active), 1)], dim=-1)
                 positions = positions[:, -1:] + 1
         yield rows
+
+
+def _advance(rows: list[Row], active: list[int], logits) -> list[int]:
+    """Push one token to every active row (``logits``: one line per active row, ``None`` when all were
+    cancelled before the step); returns the positions in ``active`` of the rows that go on."""
+    if logits is None:
+        for i in active:
+            rows[i].finish_reason = "cancelled"
+        return []
+    logits = logits.float().cpu()  # sampling runs on the CPU, with each row's generator
+    for j, i in enumerate(active):
+        if row_cancelled(i):  # its request is gone: drop the row, as a finished one
+            rows[i].finish_reason = "cancelled"
+        else:
+            rows[i].push(choose_token(logits[j].clone(), rows[i]))
+    return [j for j, i in enumerate(active) if not rows[i].done]
+
+
+def _prefill(model, input_ids, mask, positions):
+    """Read the (left-padded) prompts into a new KV cache, ``PREFILL_CHUNK_TOKENS`` tokens per call.
+
+    Returns the last position's logits and the cache, or ``(None, None)`` when every row was cancelled
+    before a call (a prompt of thousands of tokens is seconds of work: checked between calls).
+    """
+    count, width = input_ids.shape
+    step = max(1, PREFILL_CHUNK_TOKENS // count)
+    cache = out = None
+    for start in range(0, width, step):
+        if all_cancelled():
+            return None, None
+        end = min(width, start + step)
+        out = model(input_ids=input_ids[:, start:end], attention_mask=mask[:, :end],
+                    position_ids=positions[:, start:end], past_key_values=cache, use_cache=True, logits_to_keep=1)
+        cache = out.past_key_values
+    return out.logits[:, -1, :], cache

@@ -4,6 +4,10 @@ The model ships as GGUF inside a package; the first load converts it and caches
 a safetensors copy (see ``_gguf_cache``). Generation is a hand-written loop
 (``_decoding``): batched with per-item parameters, so one request's sampling
 settings, seed and stop strings never leak into another's.
+
+A prompt is bounded twice: its characters (system, prompt and messages together)
+at validation, before anything is tokenised, and its tokens (the model's context)
+after tokenising that one item.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..core.cancel import all_cancelled
 from ..core.errors import BadInput
 from ..core.registry import register
 from ..core.task import Task, TaskInput, TaskOutput
@@ -85,6 +90,24 @@ class ChatInput(TaskInput):
         if self.system is not None and self.messages and self.messages[0].role == "system":
             raise ValueError("'system' given twice: as a field and as the first message")
         return self
+
+    @model_validator(mode="after")
+    def _prompt_within_limit(self):
+        # checked before tokenising: tokenising 256 messages of 100k characters took 13 s of CPU and
+        # +1.7 GB of memory, only to find the prompt too long for the model's context
+        from ..core.settings import get_settings
+
+        limit = get_settings().limits.max_text_chars
+        size = self.prompt_chars()
+        if size > limit:
+            raise ValueError(f"the conversation is {size:,} characters (system, prompt and messages together); "
+                             f"the limit is {limit:,} (MODELBAY_LIMIT_MAX_TEXT_CHARS): shorten or drop earlier messages")
+        return self
+
+    def prompt_chars(self) -> int:
+        """Characters of the conversation (system, prompt and every message), the template's markup excluded."""
+        turns = [m.content for m in self.messages] if self.messages else [self.prompt or ""]
+        return sum(map(len, turns)) + len(self.system or "")
 
     def conversation(self) -> list[dict[str, str]]:
         """The messages the chat template sees."""
@@ -191,7 +214,15 @@ class Chat(Task[ChatInput, ChatOutput]):
         )
 
     def preprocess(self, items: list[ChatInput]):
-        return [self._request(item) for item in items]
+        from ._decoding import GenerationRequest
+
+        requests = []
+        for item in items:
+            if all_cancelled():  # every request is gone (server): tokenise no more; generation stops at once
+                placeholder = GenerationRequest(prompt_ids=[self.pad_id], max_new_tokens=1)
+                return requests + [placeholder] * (len(items) - len(requests))
+            requests.append(self._request(item))
+        return requests
 
     def _forward(self, batch):
         from ._decoding import decode
@@ -233,7 +264,9 @@ def _output(row) -> ChatOutput:
     prompt = len(row.request.prompt_ids)
     return ChatOutput(
         text=row.text,
-        finish_reason=row.finish_reason,
+        # a cancelled row's output is never delivered (its request is gone); "length" -- cut short -- keeps
+        # the output schema what clients know
+        finish_reason="length" if row.finish_reason == "cancelled" else row.finish_reason,
         usage=ChatUsage(prompt_tokens=prompt, completion_tokens=row.completion_tokens,
                         total_tokens=prompt + row.completion_tokens),
     )

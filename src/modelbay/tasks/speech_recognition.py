@@ -18,6 +18,9 @@ from ..core.media import AUDIO_SAMPLE_RATE, decode_audio, media_bytes
 from ..core.registry import register
 from ..core.task import Task, TaskInput, TaskOutput
 
+#: audio longer than this gets the Silero VAD unless the input says otherwise: Whisper runs every
+#: 30 s window even when it is silent, so below one window there is nothing to skip
+VAD_AUTO_MIN_S = 30.0
 #: seed for Whisper's temperature fallback (it samples when greedy decoding looks wrong),
 #: reset before every item so answers do not depend on what ran before
 FALLBACK_SEED = 0
@@ -36,7 +39,10 @@ class SpeechRecognitionInput(TaskInput):
     )
     beam_size: int = Field(5, ge=1, le=10, description="beam search width; 1 is greedy (faster, a little less accurate)")
     word_timestamps: bool = Field(False, description="also return each word with its start/end time")
-    vad_filter: bool = Field(False, description="skip non-speech with the Silero VAD before decoding (long recordings)")
+    vad_filter: bool | None = Field(
+        None, description="skip non-speech with the Silero VAD before decoding; None (the default) turns it on for audio "
+        f"longer than {VAD_AUTO_MIN_S:.0f} s, so an hour of silence costs seconds, not a minute of decoding",
+    )
     initial_prompt: str | None = Field(
         None, max_length=1000, description="text that precedes the audio: names, jargon or the script/style to use"
     )
@@ -173,7 +179,12 @@ class SpeechRecognition(Task[SpeechRecognitionInput, SpeechRecognitionOutput]):
         return decoded
 
     def _forward(self, batch: list[tuple[Any, SpeechRecognitionInput]]) -> list[SpeechRecognitionOutput]:
-        return [self._transcribe(samples, item) for samples, item in batch]
+        from ..core.cancel import row_cancelled
+
+        # in the server, an item whose request is gone (timed out, disconnected) is skipped: its empty
+        # output is never delivered
+        return [_skipped(samples, item) if row_cancelled(row) else self._transcribe(samples, item, row)
+                for row, (samples, item) in enumerate(batch)]
 
     def postprocess(self, raw, items):
         return raw
@@ -196,14 +207,17 @@ class SpeechRecognition(Task[SpeechRecognitionInput, SpeechRecognitionOutput]):
             task=item.task,
             beam_size=item.beam_size,
             word_timestamps=item.word_timestamps,
-            vad_filter=item.vad_filter,
+            vad_filter=_use_vad(item.vad_filter, len(samples)),
             initial_prompt=item.initial_prompt,
         )
 
-    def _transcribe(self, samples, item: SpeechRecognitionInput) -> SpeechRecognitionOutput:
+    def _transcribe(self, samples, item: SpeechRecognitionInput, row: int = 0) -> SpeechRecognitionOutput:
+        from ..core.cancel import row_cancelled
+
         generator, info = self._run(samples, item)
-        segments = [
-            Segment(
+        segments = []
+        for seg in generator:  # decoding happens while this is consumed, one 30 s window at a time
+            segments.append(Segment(
                 start=round(seg.start, 3),
                 end=round(seg.end, 3),
                 text=seg.text.strip(),
@@ -213,9 +227,9 @@ class SpeechRecognition(Task[SpeechRecognitionInput, SpeechRecognitionOutput]):
                     Word(start=round(w.start, 3), end=round(w.end, 3), word=w.word, probability=w.probability)
                     for w in seg.words
                 ],
-            )
-            for seg in generator  # decoding happens while this is consumed
-        ]
+            ))
+            if row_cancelled(row):  # its request is gone: decode no further windows
+                break
         return SpeechRecognitionOutput(
             text=_join([s.text for s in segments]),
             language=info.language,
@@ -223,6 +237,21 @@ class SpeechRecognition(Task[SpeechRecognitionInput, SpeechRecognitionOutput]):
             duration_s=round(float(info.duration), 3),
             segments=segments,
         )
+
+
+def _skipped(samples, item: SpeechRecognitionInput) -> SpeechRecognitionOutput:
+    """The placeholder output of an item nobody waits for any more (never sent to anyone)."""
+    return SpeechRecognitionOutput(text="", language=item.language or "", language_probability=0.0,
+                                   duration_s=round(len(samples) / AUDIO_SAMPLE_RATE, 3), segments=[])
+
+
+def _use_vad(requested: bool | None, num_samples: int) -> bool:
+    """The input's choice, or on for audio longer than ``VAD_AUTO_MIN_S``.
+
+    >>> _use_vad(None, 60 * AUDIO_SAMPLE_RATE), _use_vad(None, 10 * AUDIO_SAMPLE_RATE), _use_vad(False, 10**9)
+    (True, False, False)
+    """
+    return requested if requested is not None else num_samples > VAD_AUTO_MIN_S * AUDIO_SAMPLE_RATE
 
 
 def _join(texts: list[str]) -> str:

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput
+from ..data.roots import confined, label_counts
+from ..data.splits import validation_warnings
 from .mlp import expected_calibration_error, fit_mlp, fit_temperature, forward, merge_ensemble, softmax
 from .model_dir import atomic_model_dir, save_head_layers, write_card
 
@@ -136,13 +138,14 @@ def _check_records(records: list[dict]) -> tuple[list[str], list[str], list[str]
     texts, labels = [], []
     for i, rec in enumerate(records):
         if not isinstance(rec, dict) or not str(rec.get("text", "")).strip() or rec.get("label") in (None, ""):
-            raise BadInput(f"training record {i}: expected an object with non-empty 'text' and 'label', got {rec!r:.100}")
+            got = "" if confined() else f", got {rec!r:.100}"
+            raise BadInput(f"training record {i}: expected an object with non-empty 'text' and 'label'{got}")
         texts.append(str(rec["text"]))
         labels.append(str(rec["label"]))
     classes = sorted(set(labels))
     counts = {c: labels.count(c) for c in classes}
     if len(classes) < 2 or min(counts.values()) < 2:
-        raise BadInput(f"need at least 2 labels with at least 2 examples each, got {counts}")
+        raise BadInput(f"need at least 2 labels with at least 2 examples each, got {label_counts(counts, 'examples')}")
     return texts, labels, classes
 
 
@@ -285,6 +288,7 @@ def train_embedding_head(
         "training": {"temperature": round(temperature, 6), "embedding_seconds": round(embed_s, 1),
                      "fit_seconds": round(fit_s, 1), **fit_info},
         "metrics": {"validation": val_metrics},
+        "warnings": validation_warnings(len(val_idx), "records"),
     }
     card.update(card_extra or {})
     write_head(out_dir, config, classes, layers, temperature, card)

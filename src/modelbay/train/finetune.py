@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput, ModelUnavailable
+from ..data.roots import check_readable
+from ..data.splits import validation_warnings
 from .embedding_head import _check_records, _split, data_hash
 from .model_dir import atomic_model_dir, write_card
 
@@ -104,6 +106,8 @@ def resolve_base(base: str) -> tuple[Path, str]:
     from ..core.settings import get_settings
 
     path, source = Path(base).expanduser(), f"local:{base}"
+    if base.startswith(("/", "~", ".")) or path.is_dir():
+        check_readable(path, what="base")  # a server job may name a directory only inside its data folders
     if not path.is_dir():
         try:
             get_spec(base)
@@ -194,7 +198,7 @@ def _run_dir(run_dir: Path, config: FinetuneConfig, fingerprint: dict) -> str | 
         meta.write_text(json.dumps(fingerprint, indent=2) + "\n", encoding="utf-8")
         return None
     if isinstance(config.resume, str) and config.resume.lower() not in ("true", "1", "yes"):
-        checkpoint = Path(config.resume).expanduser()
+        checkpoint = check_readable(Path(config.resume).expanduser(), what="resume")
         if not (checkpoint / "trainer_state.json").is_file():
             raise BadInput(f"resume={config.resume!r} is not a Trainer checkpoint directory (no trainer_state.json)")
         return str(checkpoint)
@@ -354,6 +358,7 @@ def finetune(records: list[dict], out_dir: str | Path, config: FinetuneConfig | 
             "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
         },
         "metrics": {"validation": val_metrics},
+        "warnings": validation_warnings(len(val_idx), "records"),
     }
     card.update(card_extra or {})
     _write_model(out_dir, model, tokenizer, config.max_length, card)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput
+from ..data.splits import validation_warnings
 from .progress import reporter
 
 
@@ -185,6 +186,7 @@ def train_image_classifier(data: str | Path, out_dir: str | Path, config: Transf
                      "features_extracted": len(rows), "images_per_second": round(len(rows) / max(feature_s, 1e-9), 1),
                      "fit_seconds": round(fit_s, 1), "head": history, **({"fine_tune": fine_tune} if fine_tune else {})},
         "metrics": {"validation": val_metrics, "training_seconds": round(total_s, 1)},
+        "warnings": validation_warnings(len(val_idx), "images"),
     }
     head = {"format": "modelbay.image-head/1", "base": config.base, "labels": labels, "n_layers": len(layers),
             "temperature": round(float(temperature), 6), "image_size": config.image_size,

@@ -14,8 +14,8 @@ Protocol:
   directory is removed, and no version is published. Publishing itself (a rename and one SQLite
   commit) is never interrupted, so a job either publishes a complete version or none.
 
->>> train_to_store("text-classification", "intent", "tickets.csv", {"text_col": "message"})  # doctest: +SKIP
-('intent@1', {...})
+The training itself is :func:`modelbay.train.publish.train_to_store`, the flow ``modelbay train`` runs too;
+this module adds the protocol and cancellation around it.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from ..core.task import Progress
+from .publish import train_to_store
 
 
 class JobCancelled(BaseException):
@@ -46,34 +47,18 @@ class _CancelState:
         if self.interruptible:
             raise JobCancelled()
 
-
-def train_to_store(task: str, name: str, data: str | Path, options: dict[str, Any], progress: Progress = False,
-                   cancel: _CancelState | None = None) -> tuple[str, dict[str, Any]]:
-    """Train ``task`` on ``data`` into the artifact store as the next version of ``name``; returns (ref, card)."""
-    from ..core.errors import BadInput
-    from ..core.registry import get_task
-    from ..core.store import ArtifactStore
-
-    cls = get_task(task)
-    if "train" not in cls.capabilities:
-        raise BadInput(f"task {cls.name!r} cannot be trained")
-    cancel = cancel or _CancelState()
-    store = ArtifactStore()
-    with store.new_version(name, cls.name) as staging:
-        cancel.interruptible = True
+    @contextmanager
+    def interruptible_fit(self) -> Iterator[None]:
+        """Around ``fit``: a cancel stops training at once; one asked for before or just after it stops publishing."""
+        self.interruptible = True
         try:
-            if cancel.requested:  # cancelled while the process was starting
+            if self.requested:  # cancelled while the process was starting
                 raise JobCancelled()
-            card = cls.fit(Path(data), staging, dict(options), progress=progress, name=name)
+            yield
         finally:
-            cancel.interruptible = False
-        if cancel.requested:  # asked while training was between two interruptible points
+            self.interruptible = False
+        if self.requested:  # asked while training was between two interruptible points
             raise JobCancelled()
-    # the newest version of ``name`` whose card is ours: another trainer may have published meanwhile
-    versions = store.list(name)
-    mine = json.loads(json.dumps(card, default=str))
-    ref = next((a.ref for a in reversed(versions) if a.card == mine), versions[-1].ref)
-    return ref, card
 
 
 def main() -> int:
@@ -119,8 +104,8 @@ def main() -> int:
     from ..core.errors import ModelbayError
 
     try:
-        ref, card = train_to_store(spec["task"], spec["name"], spec["data"], spec.get("options") or {},
-                                   progress=on_progress, cancel=cancel)
+        artifact = train_to_store(spec["task"], spec["name"], spec["data"], spec.get("options") or {},
+                                  progress=on_progress, around_fit=cancel.interruptible_fit)
     except JobCancelled:
         emit({"event": "cancelled"})
         return 0
@@ -133,7 +118,7 @@ def main() -> int:
         traceback.print_exc()
         emit({"event": "failed", "code": "training_failed", "message": f"{type(exc).__name__}: {exc}"})
         return 1
-    emit({"event": "succeeded", "model": ref, "card": card})
+    emit({"event": "succeeded", "model": artifact.ref, "card": artifact.card})
     return 0
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput, ModelUnavailable
+from ..data.splits import validation_warnings
 from .options import config_from_options
 
 FORMAT = "modelbay.ner-crf/1"
@@ -263,6 +264,7 @@ def train_crf(records: list[dict], out_dir: str | Path, config: CrfConfig | None
         "config": asdict(config),
         "training": {"seconds": round(train_s, 1), "model_bytes": (out_dir / MODEL_FILE).stat().st_size},
         "metrics": metrics,
+        "warnings": validation_warnings(len(val), "sentences"),
     }
     card.update(card_extra or {})
     (out_dir / "model_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

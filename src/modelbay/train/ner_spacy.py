@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput, ModelUnavailable
+from ..data.splits import validation_warnings
 
 PIPELINE_DIR = "pipeline"
 #: our normalised label -> the label spaCy's English models use for it
@@ -183,6 +184,7 @@ def train_spacy(records: list[dict], out_dir: str | Path, config: SpacyConfig | 
         "training": {"seconds": round(train_s, 1), "epochs_run": len(history), "best_epoch": best_epoch or len(history),
                      "history": history, "labels_renamed": rename},
         "metrics": metrics,
+        "warnings": validation_warnings(len(val), "sentences"),
     }
     (out_dir / "model_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return card

@@ -28,6 +28,8 @@ from typing import Any
 from ..core.errors import BadInput
 from ..core.loading import prepare_environment
 from ..core.task import Progress
+from ..data.roots import label_counts, names
+from ..data.splits import validation_warnings
 from ..tasks.tabular import FORMAT, apply_calibration, booster_proba, category_key
 from .progress import reporter
 from .tabular_data import label_values, read_columns, select_columns
@@ -133,7 +135,7 @@ def class_weights(y_train, classes: list[str], option) -> Any:
     elif isinstance(option, dict):
         unknown = sorted(set(map(str, option)) - set(classes))
         if unknown:
-            raise BadInput(f"class_weight names unknown label(s) {unknown}; labels: {classes}")
+            raise BadInput(f"class_weight names unknown label(s) {unknown}; {names(classes, 'labels')}")
         per_class = np.array([float(option.get(c, 1.0)) for c in classes])
     else:
         raise BadInput(f"class_weight {option!r}: expected 'balanced' or a {{label: weight}} object")
@@ -181,7 +183,8 @@ def train_tabular(data: Path, out_dir: Path, kind: str, options: dict[str, Any],
         classes = sorted(set(targets))
         counts = {c: targets.count(c) for c in classes}
         if len(classes) < 2 or min(counts.values()) < 2:
-            raise BadInput(f"{data}: need at least 2 labels with at least 2 rows each in {label_col!r}, got {counts}")
+            raise BadInput(f"{data}: need at least 2 labels with at least 2 rows each in {label_col!r}, "
+                           f"got {label_counts(counts, 'rows')}")
         y = np.array([classes.index(t) for t in targets])
     else:
         y = np.array(targets, dtype=float)
@@ -254,6 +257,7 @@ def train_tabular(data: Path, out_dir: Path, kind: str, options: dict[str, Any],
                      else ("conformal interval" if tabular.get("interval") else "none"),
                      "fit_seconds": round(fit_s, 2)},
         "metrics": {"validation": metrics},
+        "warnings": validation_warnings(len(val_idx), "rows"),
         "feature_importance": [{"feature": names[j], "gain_share": round(float(gain[j]) / total_gain, 4)} for j in top],
         "seconds": round(time.perf_counter() - t0, 2),
         "lightgbm_version": lgb.__version__, "modelbay_version": __version__,

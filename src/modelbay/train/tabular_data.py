@@ -1,7 +1,8 @@
 """Tables for tabular training and evaluation: CSV/TSV (pyarrow.csv), JSONL/JSON (line by line), Parquet.
 
 Columns come back typed: a float64 array for numbers and booleans (missing = NaN) or an object array
-of strings (missing = None) for everything else. Errors name the file and the row.
+of strings (missing = None) for everything else. Errors name the file and the row; in a server job they
+quote nothing from the file, not even column names (see ``modelbay.data.roots``).
 
 Format detection and JSON/JSONL parsing are ``modelbay.data.loaders``'; what this adds is typing
 whole columns (pyarrow for CSV/TSV/Parquet), which tree models need and record readers do not.
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput
+from ..data import roots
 from ..tasks.tabular import category_key
 
 DEFAULT_LABEL_COLS = ("label", "target")
@@ -39,7 +41,7 @@ def read_columns(path: Path, fmt: str | None = None) -> Table:
     """Read a whole table; ``fmt`` (csv, tsv, jsonl, json, parquet) overrides the file suffix."""
     from ..data.loaders import table_format
 
-    path = Path(path)
+    path = roots.check_readable(path)
     if not path.is_file():
         raise BadInput(f"no such data file: {path}" if not path.exists() else f"{path} is a folder; expected one table file",
                        hint="pass a .csv, .tsv, .jsonl, .json or .parquet file")
@@ -52,7 +54,7 @@ def read_columns(path: Path, fmt: str | None = None) -> Table:
         try:
             arrow = pq.read_table(path)
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a bad file
-            raise BadInput(f"{path}: not a readable Parquet file ({exc})") from None
+            raise BadInput(f"{path}: not a readable Parquet file ({roots.detail(exc)})") from None
         return _from_arrow(path, arrow, lambda i: f"row {i + 1}")
     return _read_json(path, lines=fmt == "jsonl")
 
@@ -72,7 +74,11 @@ def _read_csv(path: Path, delimiter: str) -> Table:
 
 
 def _locate_csv_problem(path: Path, delimiter: str, message: str) -> str:
-    """pyarrow says what is wrong but not where; find the line with the csv module (only on error)."""
+    """pyarrow says what is wrong but not where; find the line with the csv module (only on error).
+
+    pyarrow's message quotes the offending row or value, so a server job gets only the line, the
+    column's number and the problem.
+    """
     import csv
 
     bad_column = re.search(r"column #(\d+).*invalid value '([^']*)'", message)
@@ -82,15 +88,17 @@ def _locate_csv_problem(path: Path, delimiter: str, message: str) -> str:
             header = next(reader, [])
             for row in reader:
                 if len(row) != len(header):
-                    return f"line {reader.line_num}: {len(row)} fields, the header has {len(header)} ({message})"
+                    return (f"line {reader.line_num}: {len(row)} fields, the header has {len(header)}"
+                            + ("" if roots.confined() else f" ({message})"))
                 if bad_column:
                     j = int(bad_column.group(1))
                     if j < len(row) and row[j] == bad_column.group(2):
-                        return (f"line {reader.line_num}: column {header[j]!r} mixes numbers and text ({row[j]!r}); "
+                        column = f"column {j + 1}" if roots.confined() else f"column {header[j]!r}"
+                        return (f"line {reader.line_num}: {column} mixes numbers and text{roots.shown(row[j])}; "
                                 "fix the value, or leave it empty for a missing value")
     except (OSError, UnicodeDecodeError, csv.Error):
         pass
-    return message
+    return "not a table pyarrow can read" if roots.confined() else message
 
 
 def _from_arrow(path: Path, arrow, where: Callable[[int], str]) -> Table:
@@ -101,7 +109,7 @@ def _from_arrow(path: Path, arrow, where: Callable[[int], str]) -> Table:
     names = arrow.column_names
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise BadInput(f"{path}: duplicate column name(s) {dupes}")
+        raise BadInput(f"{path}: {roots.names(dupes, 'duplicate column name(s)')}", hint="give every column its own name")
     columns: dict[str, Any] = {}
     for name, col in zip(names, arrow.columns):
         kind = col.type
@@ -114,7 +122,8 @@ def _from_arrow(path: Path, arrow, where: Callable[[int], str]) -> Table:
             try:
                 columns[name] = np.array(pc.cast(col, pa.string()).to_pylist(), dtype=object)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                raise BadInput(f"{path}: column {name!r} holds {kind} values; expected numbers or text") from None
+                column = f"column {names.index(name) + 1}" if roots.confined() else f"column {name!r}"
+                raise BadInput(f"{path}: {column} holds {kind} values; expected numbers or text") from None
     return Table(path, columns, arrow.num_rows, where)
 
 
@@ -130,7 +139,8 @@ def _read_json(path: Path, *, lines: bool) -> Table:
             raise BadInput(f"{path}: {label}: expected an object of column values, got {type(obj).__name__}")
         for key, value in obj.items():
             if isinstance(value, (dict, list)):
-                raise BadInput(f"{path}: {label}: column {key!r} holds a {type(value).__name__}; expected a number or text")
+                raise BadInput(f"{path}: {label}: column{roots.shown(key)} holds a {type(value).__name__}; "
+                               "expected a number or text")
             names.setdefault(key)
     columns: dict[str, Any] = {}
     for name in names:
@@ -153,16 +163,16 @@ def as_list(value: Any) -> list[str]:
 def select_columns(table: Table, options: dict[str, Any]) -> tuple[list[str], str]:
     """(feature columns, label column) from ``label_col``, ``feature_cols`` and ``drop_cols``."""
     columns = list(table.columns)
-    shown = ", ".join(columns[:30]) + (" …" if len(columns) > 30 else "")
+    shown = roots.names(columns, "columns")
     label_col = options.get("label_col") or next((c for c in DEFAULT_LABEL_COLS if c in table.columns), None)
     if label_col is None:
-        raise BadInput(f"{table.path}: no 'label' or 'target' column; columns: {shown}",
+        raise BadInput(f"{table.path}: no 'label' or 'target' column ({shown})",
                        hint="name the column to predict with label_col (--label-col)")
     drop, chosen = as_list(options.get("drop_cols")), as_list(options.get("feature_cols"))
-    for option, names in (("label_col", [label_col]), ("drop_cols", drop), ("feature_cols", chosen)):
-        missing = [n for n in names if n not in table.columns]
-        if missing:
-            raise BadInput(f"{table.path}: {option} names column(s) {missing} that the table lacks; columns: {shown}")
+    for option, wanted in (("label_col", [label_col]), ("drop_cols", drop), ("feature_cols", chosen)):
+        missing = [n for n in wanted if n not in table.columns]
+        if missing:  # the caller's own names: safe to repeat
+            raise BadInput(f"{table.path}: {option} names column(s) {missing} that the table lacks ({shown})")
     if label_col in chosen:
         raise BadInput(f"feature_cols includes the label column {label_col!r}")
     features = chosen or [c for c in columns if c != label_col and c not in drop]
@@ -187,7 +197,7 @@ def label_values(table: Table, label_col: str, kind: str) -> list:
         try:
             number = float(value) if value is not None else math.nan
         except ValueError:
-            raise BadInput(f"{table.path}: {table.where(i)}: label column {label_col!r} holds {value!r}; "
+            raise BadInput(f"{table.path}: {table.where(i)}: label column {label_col!r} holds {roots.shown(value).lstrip() or 'text'}; "
                            "regression needs numbers") from None
         if math.isnan(number):
             raise BadInput(f"{table.path}: {table.where(i)}: no value in label column {label_col!r}")

@@ -1,0 +1,154 @@
+"""The files README.md's examples name (cat.jpg, tickets.csv, clip.wav, …), made for the README test.
+
+Images come from scikit-image's bundled photos, tabular rows from scikit-learn's breast-cancer
+set, speech from espeak-ng (when installed); the tables and entity files are small, seeded and
+written here. Every file is made fresh in the test's working folder: nothing is committed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+#: support tickets by intent (tickets.csv, holdout.csv): small and separable, so a head learns them in seconds
+TICKETS = {
+    "billing": ["my card was charged twice", "I was billed two times this month", "refund the double charge",
+                "why is there an extra fee on my invoice", "the payment went through twice", "you overcharged me"],
+    "delivery": ["my parcel has not arrived", "where is my package", "the delivery is three days late",
+                 "the courier never showed up", "my order is stuck in transit", "the box arrived damaged"],
+    "login": ["I cannot log in", "password reset email never arrives", "my account is locked",
+              "two factor code does not work", "I forgot my password", "cannot sign in after the update"],
+}
+HOLDOUT = {
+    "billing": ["I see two charges for one order", "please refund the extra payment", "the invoice total is wrong"],
+    "delivery": ["the package is still not here", "tracking has not moved for a week", "wrong address on my parcel"],
+    "login": ["the login page rejects my password", "I am locked out of my account", "the reset link expired"],
+}
+#: English entity sentences: (words, tags) templates filled from these names
+PEOPLE = [["Tim", "Cook"], ["Angela", "Merkel"], ["Satya", "Nadella"], ["Ada", "Lovelace"], ["Lisa", "Su"]]
+PLACES = [["Paris"], ["Berlin"], ["New", "York"], ["Tokyo"], ["Lagos"]]
+ORGS = [["Apple"], ["Microsoft"], ["the", "United", "Nations"], ["Siemens"], ["Toyota"]]
+#: People's Daily style word/tag lines (nr person, ns place, nt organisation)
+ZH_PEOPLE, ZH_PLACES, ZH_ORGS = ["李鹏", "王芳", "张伟", "刘洋"], ["北京", "上海", "广州", "美国"], ["新华社", "国务院", "人民日报社"]
+ZH_REVIEWS = [("这家店的服务太好了，下次还来", "positive"), ("质量很好，非常满意", "positive"), ("物流很快，包装完整", "positive"),
+              ("东西不错，价格实惠", "positive"), ("太差了，再也不买了", "negative"), ("质量很差，用了一天就坏了", "negative"),
+              ("客服态度恶劣", "negative"), ("发货太慢，非常失望", "negative")]
+
+
+def make_readme_files(root: Path) -> dict[str, str]:
+    """Write every file the README's examples use into ``root``; returns {name: why it is missing} for any not made."""
+    _images(root)
+    _tables(root)
+    _entities(root)
+    missing = {}
+    if shutil.which("espeak-ng"):
+        _speech(root)
+    else:
+        missing = {"clip.wav": "espeak-ng is not installed", "meeting.mp3": "espeak-ng is not installed"}
+    return missing
+
+
+def _images(root: Path) -> None:
+    from PIL import Image
+    from skimage import data
+
+    cat = Image.fromarray(data.chelsea())
+    cat.save(root / "cat.jpg", quality=90)
+    # photo.jpg is large on purpose: its base64 is longer than one command-line argument may be (128 KiB)
+    cat.resize((cat.width * 3, cat.height * 3), Image.Resampling.LANCZOS).save(root / "photo.jpg", quality=95)
+    if (root / "photo.jpg").stat().st_size <= 100_000:
+        raise RuntimeError("photo.jpg must be over 100 KB: the README's HTTP example has to work for big files")
+    for label, photo in (("cat", data.chelsea()), ("coffee", data.coffee())):
+        folder = root / "photos" / label
+        folder.mkdir(parents=True)
+        image = Image.fromarray(photo)
+        for i in range(6):
+            crop = image.crop((i * 8, i * 5, image.width - (5 - i) * 8, image.height - (5 - i) * 5))
+            (crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if i % 2 else crop).save(folder / f"{label}{i}.jpg")
+
+
+def _tables(root: Path) -> None:
+    _write_csv(root / "tickets.csv", ["text", "label"],
+               [[t, label] for label, texts in TICKETS.items() for text in texts for t in (text, text.upper())])
+    _write_csv(root / "holdout.csv", ["text", "label"], [[t, label] for label, texts in HOLDOUT.items() for t in texts])
+    _write_csv(root / "reviews.csv", ["review", "verdict"], [list(row) for row in ZH_REVIEWS])
+    lines = ['"the parcel came a week late"', json.dumps({"text": "great support, thank you!"}), '"太差了"']
+    (root / "tickets.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows = _customers()
+    _write_csv(root / "customers.csv", list(rows[0]), [list(r.values()) for r in rows])
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(rows), root / "customers.parquet")
+    from sklearn.datasets import load_breast_cancer
+
+    cancer = load_breast_cancer()
+    with open(root / "rows.jsonl", "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps({"features": dict(zip(cancer.feature_names, map(float, values), strict=True))}) + "\n"
+                      for values in cancer.data[:5])
+
+
+def _customers(n: int = 300) -> list[dict]:
+    """Seeded churn table: small teams on the free plan with many tickets churn."""
+    rng = random.Random(0)
+    rows = []
+    for i in range(n):
+        plan = rng.choice(["free", "pro", "team"])
+        seats, tickets = rng.randint(1, 40), rng.randint(0, 12)
+        risk = (plan == "free") * 1.5 + tickets / 4 - seats / 15 + rng.gauss(0, 0.7)
+        rows.append({"customer_id": f"c{i:04d}", "plan": plan, "seats": seats, "tickets_last_30d": tickets,
+                     "churned": "yes" if risk > 1.2 else "no"})
+    return rows
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _entities(root: Path) -> None:
+    rng = random.Random(1)
+
+    def sentence() -> list[tuple[str, str]]:
+        person, place, org = rng.choice(PEOPLE), rng.choice(PLACES), rng.choice(ORGS)
+        tagged = lambda words, label: [(w, ("B-" if j == 0 else "I-") + label) for j, w in enumerate(words)]
+        return [*tagged(person, "PER"), ("visited", "O"), *tagged(org, "ORG"), ("in", "O"), *tagged(place, "LOC"),
+                (".", "O")]
+
+    for name, count in (("my_entities.conll", 24), ("heldout.conll", 8)):
+        text = "\n\n".join("\n".join(f"{w} {t}" for w, t in sentence()) for _ in range(count))
+        (root / name).write_text(text + "\n", encoding="utf-8")
+    lines = [f"{rng.choice(ZH_PEOPLE)}/nr 在/p {rng.choice(ZH_PLACES)}/ns 会见/v 了/u {rng.choice(ZH_ORGS)}/nt 的/u 客人/n 。/w"
+             for _ in range(30)]
+    (root / "people_daily.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _speech(root: Path) -> None:
+    speak = ["espeak-ng", "-s", "140"]
+    english = "He was not an ill-disposed young man, unless to be rather cold hearted and rather selfish."
+    subprocess.run([*speak, "-w", str(root / "clip.wav"), english], check=True, timeout=120)
+    zh = root / "zh.wav"  # espeak-ng reads pinyin with tone digits (its Chinese characters are unreliable)
+    subprocess.run([*speak, "-v", "cmn-latn-pinyin", "-w", str(zh), "ni3 hao3, wo3 men5 ming2 tian1 kai1 hui4."],
+                   check=True, timeout=120)
+    _to_mp3(zh, root / "meeting.mp3")
+    zh.unlink()
+
+
+def _to_mp3(wav: Path, mp3: Path) -> None:
+    import av
+
+    with av.open(str(wav)) as source, av.open(str(mp3), "w", format="mp3") as sink:
+        stream = sink.add_stream("libmp3lame", rate=source.streams.audio[0].rate)
+        for frame in source.decode(audio=0):
+            frame.pts = None
+            for packet in stream.encode(frame):
+                sink.mux(packet)
+        for packet in stream.encode(None):
+            sink.mux(packet)
+
