@@ -97,7 +97,7 @@ def main() -> None:
     import numpy as np
 
     from modelbay.core.loading import load_task
-    from modelbay.tasks.image_classification import ImageClassification
+    from modelbay.tasks.image_classification.task import ImageClassification
     from modelbay.train.publish import train_to_store
 
     train_x, train_y = load_split(args.idx_dir, "train")

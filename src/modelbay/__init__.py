@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .core.version import __version__
+
 __all__ = ["Pipeline", "__version__", "list_tasks", "pipeline"]
 
 

@@ -192,7 +192,7 @@ def test_cli_streams_the_reply(chat):
 def test_first_load_converts_and_caches_then_later_loads_read_the_copy(fresh_settings, monkeypatch):
     from modelbay.core.catalog import resolve
     from modelbay.core.loading import load_task
-    from modelbay.tasks import _gguf_cache
+    from modelbay.tasks.chat import gguf_cache as _gguf_cache
 
     resolved = resolve("smollm2-135m-instruct")
     target = _gguf_cache.converted_dir(resolved, resolved.spec.options["gguf_file"])
@@ -225,7 +225,7 @@ def test_a_changed_gguf_gets_a_different_cache_key(tmp_path, fresh_settings):
     import shutil
 
     from modelbay.core.catalog import ResolvedModel, resolve
-    from modelbay.tasks._gguf_cache import converted_dir
+    from modelbay.tasks.chat.gguf_cache import converted_dir
 
     resolved = resolve("smollm2-135m-instruct")
     name = resolved.spec.options["gguf_file"]

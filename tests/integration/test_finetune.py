@@ -95,7 +95,7 @@ def test_finetune_saves_a_model_that_runs_by_name(fresh_settings, tiny_bert, tic
 
 def test_an_interrupted_run_resumes_from_its_last_checkpoint(fresh_settings, tiny_bert, tickets, tmp_path):
     from modelbay.core.errors import BadInput
-    from modelbay.tasks.text_classification import TextClassification
+    from modelbay.tasks.text_classification.task import TextClassification
 
     options = {"method": "finetune", "base": str(tiny_bert), "text_col": "message", "label_col": "intent",
                "epochs": 3, "batch_size": 8, "max_length": 16, "patience": 5}
@@ -146,7 +146,7 @@ def test_unknown_options_and_bad_bases_are_named(fresh_settings, tiny_bert, tick
 def test_class_weights_and_label_smoothing_reach_the_loss():
     import torch
 
-    from modelbay.train.finetune import make_loss
+    from modelbay.tasks.text_classification.finetune import make_loss
 
     logits = torch.tensor([[2.0, -1.0], [0.5, 0.3], [-1.0, 1.0]])
     labels = torch.tensor([0, 1, 1])

@@ -157,7 +157,7 @@ def test_examples_are_valid_and_run(clf):
 
 def test_class_names_file_and_catalog_checksum():
     from modelbay.core.catalog import resolve, verify
-    from modelbay.tasks.image_classification import imagenet_classes
+    from modelbay.tasks.image_classification.task import imagenet_classes
 
     classes = imagenet_classes()
     assert len(classes) == 1000 and len({name for _, name in classes}) == 1000

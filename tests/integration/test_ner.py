@@ -40,7 +40,7 @@ def test_default_model_routes_chinese_to_the_crf(ner):
 
 
 def test_language_field_overrides_the_script_guess(ner):
-    from modelbay.tasks.ner import detect_language
+    from modelbay.tasks.ner.task import detect_language
 
     assert detect_language("Tim Cook在北京") == "zh" and detect_language("Visit 北京 today, friends") == "en"
     (out,) = ner([ner.coerce({"text": "李鹏在北京", "language": "en"})])

@@ -143,7 +143,7 @@ def test_categories_missing_values_multiclass_and_class_weights(fresh_settings, 
     assert ("boosting rounds", 300, 300) in seen and seen[-1] == ("calibration", 1, 1)
     assert any(stage == "boosting rounds" and 0 < done < total for stage, done, total in seen)
 
-    from modelbay.tasks.tabular import TabularModel
+    from modelbay.tasks.tabular.task import TabularModel
 
     model = TabularModel(out)
     probs = model.predict([{"plan": "team", "usage_h": 60.0, "tickets": 0}, {"plan": "enterprise", "usage_h": None},
@@ -170,7 +170,7 @@ def test_categories_missing_values_multiclass_and_class_weights(fresh_settings, 
     ("a,label\n" + "1,x\n2,y\n" * 15 + "3,\n", {}, "line 32: no value in label column"),
 ])
 def test_training_errors_name_the_problem(fresh_settings, tmp_path, content, options, needle):
-    from modelbay.tasks.tabular import TabularClassification
+    from modelbay.tasks.tabular.task import TabularClassification
 
     path = tmp_path / "table.csv"
     path.write_text(content)

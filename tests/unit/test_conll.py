@@ -5,7 +5,7 @@ import json
 import pytest
 
 from modelbay.core.errors import BadInput
-from modelbay.data.conll import (
+from modelbay.tasks.ner.conll import (
     join_tokens,
     load_ner_records,
     normalise_label,

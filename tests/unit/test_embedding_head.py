@@ -15,8 +15,8 @@ import pytest
 
 from modelbay.core.errors import BadInput, ModelUnavailable
 from modelbay.evaluate import classification_metrics, evaluate_classification, load_labelled
-from modelbay.tasks.text_classification import EmbeddingHead
-from modelbay.train import HeadConfig, embed_texts, train_embedding_head
+from modelbay.tasks.text_classification.task import EmbeddingHead
+from modelbay.tasks.text_classification.head import HeadConfig, embed_texts, train_embedding_head
 
 
 class _BagOfWordsEmbedder:
@@ -193,7 +193,7 @@ def test_load_labelled_jsonl_and_csv(tmp_path):
 
 @pytest.mark.parametrize("sizes", [[5, 2], [5, 4, 2], [5, 4, 3, 2]])
 def test_merged_ensemble_logits_are_the_mean_of_the_members(sizes):
-    from modelbay.train.embedding_head import forward, merge_ensemble
+    from modelbay.tasks.text_classification.head import forward, merge_ensemble
 
     rng = np.random.default_rng(0)
     members = [[(rng.standard_normal((a, b)).astype(np.float32), rng.standard_normal(b).astype(np.float32))

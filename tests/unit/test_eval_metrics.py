@@ -9,11 +9,11 @@ import math
 import pytest
 
 from modelbay.core.errors import BadInput
-from modelbay.evaluate import metrics as M
+from modelbay.ml import metrics as M
 
 
-@pytest.mark.parametrize("module", ["modelbay.evaluate.metrics", "modelbay.evaluate.metrics_classification",
-                                    "modelbay.evaluate.metrics_text", "modelbay.evaluate.metrics_numeric",
+@pytest.mark.parametrize("module", ["modelbay.ml.metrics", "modelbay.ml.metrics.classification",
+                                    "modelbay.ml.metrics.text", "modelbay.ml.metrics.numeric",
                                     "modelbay.data.loaders"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module))

@@ -9,10 +9,10 @@ import pytest
 
 from modelbay.core.errors import BadInput
 from modelbay.core.task import Task, TaskInput, TaskOutput
-from modelbay.evaluate import metrics as M
+from modelbay.ml import metrics as M
 from modelbay.evaluate.report import write_report
 from modelbay.evaluate.runner import evaluate, evaluate_records
-from modelbay.tasks.text_classification import ClassificationOutput, TextInput
+from modelbay.tasks.text_classification.task import ClassificationOutput, TextInput
 
 
 class NumberIn(TaskInput):

@@ -89,7 +89,7 @@ def test_path_fields_resolve_against_the_table_folder(tmp_path):
 
 
 def test_speech_recognition_reads_a_table_of_audio_paths(tmp_path):
-    from modelbay.tasks.speech_recognition import SpeechRecognition
+    from modelbay.tasks.speech_recognition.task import SpeechRecognition
 
     (tmp_path / "a.wav").write_bytes(b"RIFF")
     (tmp_path / "set.jsonl").write_text('{"path": "a.wav", "transcript": "hello", "speaker": "s1"}\n')

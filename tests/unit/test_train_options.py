@@ -1,11 +1,11 @@
-"""Every trainer reads --param options the same way (modelbay.train.options)."""
+"""Every trainer reads --param options the same way (modelbay.ml.options)."""
 
 from dataclasses import dataclass
 
 import pytest
 
 from modelbay.core.errors import BadInput
-from modelbay.train.options import config_from_options
+from modelbay.ml.options import config_from_options
 
 
 @dataclass

@@ -63,7 +63,7 @@ class Task(Generic[In, Out]):
     accepts_models_of: ClassVar[tuple[str, ...]] = ()
     #: valid inputs (dicts or bare values) used by docs, the conformance test and benchmarks
     example_inputs: ClassVar[tuple] = ()
-    #: how ``modelbay eval`` scores the task: a family of ``modelbay.evaluate.metrics``
+    #: how ``modelbay eval`` scores the task: a family of ``modelbay.ml.metrics``
     #: ("classification", "ner", "speech", "translation", "summarization", "language-model",
     #: "ranking", "regression", "forecast"); ``None``: the task cannot be evaluated yet
     metric_family: ClassVar[str | None] = None
@@ -104,16 +104,11 @@ class Task(Generic[In, Out]):
     def load_data(cls, path: Path, options: dict[str, Any]) -> list[dict[str, Any]]:
         """Read labelled records for ``fit`` and ``modelbay eval``: dicts with the Input's fields plus ``target_field``.
 
-        The default reads a table (CSV, TSV, JSONL, JSON, Parquet) with ``modelbay.data.loaders.read_table``
-        and renames the columns ``options["text_col"]`` / ``options["label_col"]`` to ``primary_field`` /
-        ``target_field``. Tasks whose data is not a table (NER's CoNLL, image folders) override it.
-        Errors name the file and the bad row.
+        Tasks that train or evaluate override it (tables: ``modelbay.data.loaders.read_labelled_table``;
+        NER's CoNLL; image folders). Errors name the file and the bad row.
         """
-        from ..data.loaders import read_labelled_table
-
-        return read_labelled_table(path, input_field=cls.primary_field, target_field=cls.target_field,
-                                   input_col=options.get("text_col"), target_col=options.get("label_col"),
-                                   fmt=options.get("format"))
+        raise BadInput(f"task {cls.name!r} reads no labelled data: it cannot be trained or evaluated",
+                       hint="`modelbay tasks` shows what each task supports")
 
     def prediction(self, output: Out) -> Any:
         """The part of an output that ``modelbay eval`` compares with a record's ``target_field``."""
@@ -134,7 +129,7 @@ class Task(Generic[In, Out]):
         """Train a model called ``name`` for this task on ``data`` into ``out_dir`` (tasks with "train").
 
         ``progress`` is ``False`` (silent), ``True`` (Rich bars on the terminal) or a callback
-        ``(stage, done, total)`` (the server's training jobs); ``modelbay.train.progress.reporter``
+        ``(stage, done, total)`` (the server's training jobs); ``modelbay.ml.progress.reporter``
         turns any of them into one object. Returns the model card (also written as
         ``out_dir/model_card.json``) with at least ``task``, ``options`` (the catalog options that
         load it, e.g. its backend) and ``metrics``.

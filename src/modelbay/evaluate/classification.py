@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput
+from ..ml.metrics import classification_metrics
 
 
 def load_labelled(path: str | Path, text_field: str = "text", label_field: str = "label") -> list[dict]:
@@ -28,19 +29,6 @@ def load_labelled(path: str | Path, text_field: str = "text", label_field: str =
     for rec in records:
         rec["text"], rec["label"] = str(rec["text"]), str(rec["label"])
     return records
-
-
-def classification_metrics(y_true: list[str], y_pred: list[str], labels: list[str] | None = None) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion matrix (rows = true), and more:
-    ``modelbay.evaluate.metrics.classification``.
-
-    >>> m = classification_metrics(["a", "a", "b", "b"], ["a", "b", "b", "b"])
-    >>> m["accuracy"], round(m["macro_f1"], 4), m["confusion_matrix"]
-    (0.75, 0.7333, [[1, 1], [0, 2]])
-    """
-    from .metrics import classification
-
-    return classification(y_true, y_pred, {"labels": labels} if labels else None)
 
 
 def evaluate_classification(pipe_or_task_name, records: list[dict], model: str | None = None, batch_size: int = 32) -> dict[str, Any]:

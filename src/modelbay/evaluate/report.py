@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ._common import clean
+from ..ml.metrics.common import clean
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}

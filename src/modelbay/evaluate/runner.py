@@ -17,7 +17,7 @@ from typing import Any
 
 from ..core.errors import BadInput
 from ..core.task import Progress, Task
-from ._common import clean
+from ..ml.metrics.common import clean
 
 #: how many of the worst errors a result keeps
 MAX_ERRORS = 20
@@ -97,10 +97,10 @@ def evaluate_records(task: Task, records: Sequence[dict], *, options: dict[str, 
                      alpha: float = 0.05, data: str | None = None, data_fingerprint: str | None = None,
                      items: list | None = None) -> dict[str, Any]:
     """Evaluate a loaded task on labelled records (``Task.load_data``'s output); see ``evaluate``."""
-    from .. import __version__
+    from ..core.version import __version__
     from ..data.loaders import fingerprint
-    from ..train.progress import reporter
-    from .metrics import bootstrap_ci, get_family
+    from ..ml.progress import reporter
+    from ..ml.metrics import bootstrap_ci, get_family
 
     cls = type(task)
     _check_evaluable(cls)

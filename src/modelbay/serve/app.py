@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from starlette.requests import ClientDisconnect
 
-from .. import __version__
+from ..core.version import __version__
 from ..core.errors import BadInput, ModelbayError, UnknownTask
 from ..core.inventory import models_table, tasks_table
 from ..core.registry import all_tasks, get_task, task_names

@@ -1,0 +1,3 @@
+"""Embeddings: sentence vectors (sentence-transformers models, E5)."""
+
+from . import task  # noqa: F401 - registers the task

@@ -1,0 +1,262 @@
+"""Text classification, and the backends its models use.
+
+Model kinds (``options.backend`` in the catalog spec):
+
+* ``embedding-head`` — a small MLP over sentence embeddings from a catalog
+  embeddings model; weights in ``head.npz``, config in ``head.json``. Runs in
+  numpy: no torch at inference. Trained by ``modelbay.tasks.text_classification.head``.
+* ``vader`` — the VADER lexicon (English), a classical alternative.
+* ``snownlp`` — snownlp's Naive Bayes (Chinese), a classical alternative.
+* ``transformer`` — a fine-tuned transformers checkpoint (``AutoModelForSequenceClassification``,
+  labels in ``config.id2label``). Trained by ``modelbay.tasks.text_classification.finetune`` (``method=finetune``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from ...core.errors import BadInput
+from ...core.registry import register
+from ...core.task import Task, TaskInput
+from ...core.types import ClassificationOutput
+
+
+class TextInput(TaskInput):
+    text: str = Field(..., min_length=1, max_length=100_000, description="text to classify")
+
+
+class EmbeddingHead:
+    """An MLP (ReLU between layers, softmax at the end) over normalised sentence embeddings.
+
+    ``head.json`` formats:
+
+    * ``modelbay.embedding-head/1`` — embedder, embed_kind, labels, n_layers, temperature
+    * ``modelbay.embedding-head/2`` — adds ``max_chars`` (texts are cut to it, as in
+      training) and ``extra_features`` (cheap features appended to the embedding,
+      see :meth:`extra_features`)
+    """
+
+    FORMAT = "modelbay.embedding-head/2"
+    FORMATS = ("modelbay.embedding-head/1", "modelbay.embedding-head/2")
+    EXTRA_FEATURES: ClassVar[dict[str, int]] = {"vader": 4}
+
+    def __init__(self, path, device: str = "cpu") -> None:
+        from ...core.loading import load_task
+        from ...ml.model_files import ModelDir
+
+        d = ModelDir(path, hint="retrain the head with modelbay.tasks.text_classification.head or reinstall the model")
+        config = d.config("head.json", self.FORMATS, required=("embedder", "labels", "n_layers"))
+        self.labels: list[str] = d.labels(config, "head.json")
+        self.temperature = float(config.get("temperature", 1.0))
+        if not self.temperature > 0:
+            raise d.error(f"head.json temperature must be > 0, got {self.temperature}")
+        self.embed_kind = config.get("embed_kind", "query")
+        self.max_chars = int(config.get("max_chars", 100_000))
+        self.extra = list(config.get("extra_features", []))
+        unknown = [f for f in self.extra if f not in self.EXTRA_FEATURES]
+        if unknown:
+            raise d.error(f"head.json names unknown extra features {unknown}; known: {sorted(self.EXTRA_FEATURES)}")
+        self.layers = d.mlp_layers(config["n_layers"], len(self.labels))
+        self.embedder = load_task("embeddings", config["embedder"], device)
+        self._vader = None
+
+    @classmethod
+    def extra_features(cls, names: list[str], texts: list[str]):
+        """Cheap features appended to the embedding; the trainer calls this too, so both agree.
+
+        ``vader``: VADER's (neg, neu, pos, compound) — English lexicon cues such as
+        negation and intensifiers; all-neutral for text VADER has no words for.
+        """
+        import numpy as np
+
+        columns = []
+        for name in names:
+            if name == "vader":
+                from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+                analyzer = _vader_analyzer(SentimentIntensityAnalyzer)
+                scores = [analyzer.polarity_scores(t) for t in texts]
+                columns.append(np.array([[s["neg"], s["neu"], s["pos"], s["compound"]] for s in scores], dtype=np.float32))
+            else:
+                raise ValueError(f"unknown extra feature {name!r}; known: {sorted(cls.EXTRA_FEATURES)}")
+        return np.hstack(columns) if columns else np.zeros((len(texts), 0), dtype=np.float32)
+
+    def features(self, texts: list[str]):
+        import numpy as np
+
+        texts = [t[: self.max_chars] for t in texts]
+        x = self.embedder.encode(texts, [self.embed_kind] * len(texts))
+        if self.extra:
+            x = np.hstack([x, self.extra_features(self.extra, texts)])
+        return x
+
+    def logits(self, features):
+        from ...ml.model_files import mlp_logits
+
+        return mlp_logits(self.layers, features)
+
+    def predict_proba(self, texts: list[str]):
+        from ...ml.model_files import softmax
+
+        return softmax(self.logits(self.features(texts)) / self.temperature)
+
+
+_VADER_ANALYZERS: dict = {}
+
+
+def _vader_analyzer(factory):
+    """One analyzer per process: building it parses the lexicon (~0.1 s)."""
+    if "default" not in _VADER_ANALYZERS:
+        _VADER_ANALYZERS["default"] = factory()
+    return _VADER_ANALYZERS["default"]
+
+
+class VaderBackend:
+    labels = ("negative", "positive")
+
+    def __init__(self, path, device: str = "cpu") -> None:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self.analyzer = SentimentIntensityAnalyzer()
+
+    def predict_proba(self, texts):
+        import numpy as np
+
+        # compound is in [-1, 1]; map it to P(positive) so both labels get a probability
+        pos = np.array([(self.analyzer.polarity_scores(t)["compound"] + 1) / 2 for t in texts])
+        return np.stack([1 - pos, pos], axis=1)
+
+
+class SnowNLPBackend:
+    labels = ("negative", "positive")
+
+    def __init__(self, path, device: str = "cpu") -> None:
+        from snownlp import SnowNLP
+
+        self.SnowNLP = SnowNLP
+
+    def predict_proba(self, texts):
+        import numpy as np
+
+        pos = np.array([self.SnowNLP(t).sentiments for t in texts])
+        return np.stack([1 - pos, pos], axis=1)
+
+
+class TransformerClassifier:
+    """A fine-tuned encoder with a classification head, run by torch; texts are cut to the tokenizer's max length."""
+
+    def __init__(self, path, device: str = "cpu", batch_size: int = 32) -> None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        from ...core.errors import ModelUnavailable
+
+        if not (Path(path) / "config.json").is_file():
+            raise ModelUnavailable(f"{path}: config.json is missing", hint="retrain with `--param method=finetune`")
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self.model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True).to(device).eval()
+        id2label = self.model.config.id2label
+        self.labels = [str(id2label[i]) for i in range(len(id2label))]
+        limit = getattr(self.model.config, "max_position_embeddings", 512)
+        self.max_length = min(int(self.tokenizer.model_max_length), limit)
+        self.device, self.batch_size = device, batch_size
+
+    def predict_proba(self, texts: list[str]):
+        import numpy as np
+        import torch
+
+        out = np.empty((len(texts), len(self.labels)), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                batch = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                       max_length=self.max_length, return_tensors="pt").to(self.device)
+                out[idx] = torch.softmax(self.model(**batch).logits.float(), dim=-1).cpu().numpy()
+        return out
+
+
+BACKENDS = {"embedding-head": EmbeddingHead, "vader": VaderBackend, "snownlp": SnowNLPBackend,
+            "transformer": TransformerClassifier}
+
+
+@register
+class TextClassification(Task[TextInput, ClassificationOutput]):
+    name = "text-classification"
+    aliases = ("classify", "text-classifier")
+    description = "Label texts with a trained classifier (any catalog or trained text-classification model)"
+    Input = TextInput
+    Output = ClassificationOutput
+    default_model = "sentiment-e5-mlp"
+    primary_field = "text"
+    example_inputs = ("great service, thank you!", "太差了，再也不买了", "The delivery was late and the box was broken")
+    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "train", "eval"})
+    accepts_models_of: ClassVar[tuple[str, ...]] = ("sentiment", "text-classification")
+    metric_family = "classification"
+
+    @classmethod
+    def load_data(cls, path: Path, options: dict[str, Any]) -> list[dict[str, Any]]:
+        """A table (CSV, TSV, JSONL, JSON, Parquet) whose ``text_col`` / ``label_col`` become ``text`` / ``label``."""
+        from ...data.loaders import read_labelled_table
+
+        return read_labelled_table(path, input_field=cls.primary_field, target_field=cls.target_field,
+                                   input_col=options.get("text_col"), target_col=options.get("label_col"),
+                                   fmt=options.get("format"))
+
+    @classmethod
+    def fit(cls, data, out_dir, options, progress=False, *, name="model"):
+        """Train a classifier on a labelled table; ``options["method"]`` picks how.
+
+        * ``head`` (default) — a fast head on frozen multilingual sentence embeddings
+          (``modelbay.tasks.text_classification.head``): any ``HeadConfig`` field (``embedder``,
+          ``hidden_sizes``, ``max_epochs``, ``seed``, …).
+        * ``finetune`` — full fine-tuning of a transformer encoder with the Hugging Face Trainer
+          (``modelbay.tasks.text_classification.finetune``): any ``FinetuneConfig`` field (``base``, ``epochs``,
+          ``learning_rate``, ``augment``, ``class_weights``, ``resume``, …).
+
+        Both take ``text_col``/``label_col`` (columns of the CSV/JSONL file) and ``language``.
+        """
+
+        from .head import HeadConfig, train_embedding_head
+
+        options = dict(options)
+        method = options.pop("method", "head")
+        if method not in ("head", "finetune"):
+            raise BadInput(f"unknown training method {method!r}; known: head, finetune")
+        records = cls.load_data(data, {k: options.pop(k, None) for k in ("text_col", "label_col", "format")})
+        language = options.pop("language", None)
+        extra = {"languages": [language] if isinstance(language, str) else list(language)} if language else {}
+        if method == "finetune":
+            from .finetune import config_from_options, finetune
+
+            return finetune(records, out_dir, config_from_options(options), name=name, task=cls.name,
+                            progress=progress, data_file=data, card_extra={**extra, "data_file": str(data)})
+        from ...ml.options import config_from_options
+
+        config = config_from_options(HeadConfig, options, also_known=("method", "text_col", "label_col", "format", "language"))
+        return train_embedding_head(records, out_dir, config, name=name, task=cls.name,
+                                    progress=progress, card_extra={"options": {"backend": "embedding-head"},
+                                                                   "data_file": str(data), **extra})
+
+    def setup(self, model, device="cpu") -> None:
+        super().setup(model, device)
+        kind = model.spec.options.get("backend", "embedding-head")
+        if kind not in BACKENDS:
+            raise ValueError(f"model {model.spec.name!r}: unknown backend {kind!r}; known: {', '.join(BACKENDS)}")
+        self.backend = BACKENDS[kind](model.path, device)
+
+    def _forward(self, batch: list[TextInput]):
+        return self.backend.predict_proba([item.text for item in batch])
+
+    def postprocess(self, raw, items):
+        labels = self.backend.labels
+        outputs = []
+        for row in raw:
+            best = int(row.argmax())
+            outputs.append(ClassificationOutput(
+                label=labels[best], score=round(float(row[best]), 6),
+                scores={label: round(float(p), 6) for label, p in zip(labels, row)},
+            ))
+        return outputs
