@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     from modelbay.core.catalog import ModelSpec, ResolvedModel
     from modelbay.core.loading import load_task
     from modelbay.core.settings import get_settings
-    from modelbay.tasks.text_classification.task import TextClassification
     from modelbay.tasks.text_classification.finetune import FinetuneConfig, finetune
+    from modelbay.tasks.text_classification.task import TextClassification
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="all-minilm-l6-v2")

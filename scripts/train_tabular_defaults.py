@@ -80,8 +80,8 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 def test_metrics(model_dir: Path, header: list[str], rows: list[list], kind: str) -> dict:
     import numpy as np
 
-    from modelbay.tasks.tabular.task import TabularModel
     from modelbay.tasks.tabular.fit import classification_metrics, regression_metrics
+    from modelbay.tasks.tabular.task import TabularModel
 
     model = TabularModel(model_dir)
     features = [dict(zip(header[:-1], r[:-1])) for r in rows]

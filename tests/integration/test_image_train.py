@@ -121,7 +121,7 @@ def test_fine_tuned_tensors_are_laid_over_the_base(tmp_path):
     import torch
 
     from modelbay.core.catalog import resolve
-    from modelbay.tasks.image_classification.task import load_efficientnet
+    from modelbay.tasks.image_classification.model import load_efficientnet
 
     weights = resolve("efficientnet-lite0").file("efficientnet-lite0-57934424.pth")
     base = load_efficientnet(weights)
@@ -197,7 +197,7 @@ def test_folders_and_tables_load_as_records(tmp_path, shapes):
 
 
 def test_training_options_are_checked():
-    from modelbay.tasks.image_classification.transfer import transfer_config
+    from modelbay.tasks.image_classification.config import transfer_config
 
     config = transfer_config({"image_size": "96", "hidden_sizes": [], "hflip": "false", "augment_copies": 0})
     assert (config.image_size, config.hidden_sizes, config.hflip, config.augment_copies) == (96, (), False, 0)
@@ -214,7 +214,7 @@ def test_augmentation_is_deterministic_and_varied():
     import numpy as np
 
     from modelbay.tasks.image_classification.features import augment
-    from modelbay.tasks.image_classification.transfer import TransferConfig
+    from modelbay.tasks.image_classification.config import TransferConfig
 
     img = draw("disc", random.Random(3))
     config = TransferConfig()
@@ -226,7 +226,7 @@ def test_augmentation_is_deterministic_and_varied():
 
 def test_a_broken_model_directory_names_its_problem(tmp_path):
     from modelbay.core.errors import ModelUnavailable
-    from modelbay.tasks.image_classification.task import TransferHead
+    from modelbay.tasks.image_classification.model import TransferHead
 
     with pytest.raises(ModelUnavailable, match="head.json is missing"):
         TransferHead(tmp_path)

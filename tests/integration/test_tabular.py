@@ -143,7 +143,7 @@ def test_categories_missing_values_multiclass_and_class_weights(fresh_settings, 
     assert ("boosting rounds", 300, 300) in seen and seen[-1] == ("calibration", 1, 1)
     assert any(stage == "boosting rounds" and 0 < done < total for stage, done, total in seen)
 
-    from modelbay.tasks.tabular.task import TabularModel
+    from modelbay.tasks.tabular.model import TabularModel
 
     model = TabularModel(out)
     probs = model.predict([{"plan": "team", "usage_h": 60.0, "tickets": 0}, {"plan": "enterprise", "usage_h": None},

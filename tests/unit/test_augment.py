@@ -8,7 +8,14 @@ from collections import Counter
 import pytest
 
 from modelbay.tasks.text_classification import augment
-from modelbay.tasks.text_classification.augment import EdaConfig, augment_records, back_translate, eda, join_words, split_words
+from modelbay.tasks.text_classification.augment import (
+    EdaConfig,
+    augment_records,
+    back_translate,
+    eda,
+    join_words,
+    split_words,
+)
 
 RECORDS = [
     {"text": "the parcel arrived late and the box was damaged", "label": "negative", "source": "en"},

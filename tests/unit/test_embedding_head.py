@@ -15,8 +15,8 @@ import pytest
 
 from modelbay.core.errors import BadInput, ModelUnavailable
 from modelbay.evaluate import classification_metrics, evaluate_classification, load_labelled
-from modelbay.tasks.text_classification.task import EmbeddingHead
 from modelbay.tasks.text_classification.head import HeadConfig, embed_texts, train_embedding_head
+from modelbay.tasks.text_classification.model import EmbeddingHead
 
 
 class _BagOfWordsEmbedder:

@@ -9,9 +9,9 @@ import pytest
 
 from modelbay.core.errors import BadInput
 from modelbay.core.task import Task, TaskInput, TaskOutput
-from modelbay.ml import metrics as M
 from modelbay.evaluate.report import write_report
 from modelbay.evaluate.runner import evaluate, evaluate_records
+from modelbay.ml import metrics as M
 from modelbay.tasks.text_classification.task import ClassificationOutput, TextInput
 
 

@@ -99,8 +99,8 @@ def evaluate_records(task: Task, records: Sequence[dict], *, options: dict[str, 
     """Evaluate a loaded task on labelled records (``Task.load_data``'s output); see ``evaluate``."""
     from ..core.version import __version__
     from ..data.loaders import fingerprint
-    from ..ml.progress import reporter
     from ..ml.metrics import bootstrap_ci, get_family
+    from ..ml.progress import reporter
 
     cls = type(task)
     _check_evaluable(cls)

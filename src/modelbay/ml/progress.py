@@ -42,6 +42,7 @@ class _Callback(Reporter):
 
 class _Rich(Reporter):
     def __init__(self) -> None:
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -50,8 +51,6 @@ class _Rich(Reporter):
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
-
-        from rich.console import Console
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True))

@@ -16,12 +16,12 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from starlette.requests import ClientDisconnect
 
-from ..core.version import __version__
 from ..core.errors import BadInput, ModelbayError, UnknownTask
 from ..core.inventory import models_table, tasks_table
 from ..core.registry import all_tasks, get_task, task_names
 from ..core.settings import get_settings
 from ..core.task import Task
+from ..core.version import __version__
 from .config import ServerConfig
 from .content_type import JSONByDefault
 from .context import ServerContext, current_request

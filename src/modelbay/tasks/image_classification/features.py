@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ...core.errors import BadInput
 
 if TYPE_CHECKING:
-    from .transfer import TransferConfig
+    from .config import TransferConfig
 
 def augment(img, rng, config: TransferConfig):
     """A random variant of a PIL RGB image: rotation, crop, flip, colour jitter (in that order)."""
@@ -44,7 +44,7 @@ class FeatureExtractor:
 
     def __init__(self, config: TransferConfig, device: str = "cpu", split: int = 0) -> None:
         from ...core.catalog import resolve
-        from .task import load_efficientnet
+        from .model import load_efficientnet
 
         base = resolve(config.base)
         if base.spec.task != "image-classification" or base.spec.options.get("backend", "imagenet") != "imagenet":
@@ -81,8 +81,8 @@ def extract_features(images, train_idx: list[int], config: TransferConfig, extra
 
     from ...core.media import decode_image, media_bytes
     from ...core.settings import get_settings
-    from .task import image_pixels
     from ...ml.embedding_cache import EmbeddingCache
+    from .model import image_pixels
 
     train = set(train_idx)
     jobs = [(i, c) for i in range(len(images.records)) for c in range(1 + (config.augment_copies if i in train else 0))]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .transfer import TransferConfig
+    from .config import TransferConfig
 
 
 def frozen_part(net, x, split: int):

@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...core.media import decode_image, media_bytes
 from ...core.registry import register
 from ...core.task import Task, TaskInput, TaskOutput
+from .model import TransferHead, image_pixels, load_efficientnet
 
-CLASSES_FILE = Path(__file__).resolve().parent.parent / "data" / "imagenet_classes.txt"
+CLASSES_FILE = Path(__file__).resolve().parent / "imagenet_classes.txt"
 
 
 class ImageClassificationInput(TaskInput):
@@ -62,92 +63,6 @@ def imagenet_classes() -> tuple[tuple[str, str], ...]:
     if len(rows) != 1000:
         raise RuntimeError(f"{CLASSES_FILE} lists {len(rows)} classes; expected 1000 (reinstall modelbay)")
     return tuple(rows)
-
-
-def center_crop_box(width: int, height: int, crop_fraction: float) -> tuple[int, int, int, int]:
-    """The centred square ``(left, top, right, bottom)`` covering ``crop_fraction`` of the shorter side.
-
-    Matches the TF EfficientNet eval crop (``image_size / (image_size + 32)`` of the shorter side).
-
-    >>> center_crop_box(451, 300, 0.875)
-    (95, 19, 357, 281)
-    """
-    side = max(1, int(crop_fraction * min(width, height)))
-    left = (width - side + 1) // 2
-    top = (height - side + 1) // 2
-    return left, top, left + side, top + side
-
-
-def image_pixels(img, size: int, crop_fraction: float):
-    """A decoded RGB image as the network sees it before normalising: (size, size, 3) float32, 0..255.
-
-    Training (``modelbay.tasks.image_classification.transfer``) calls this too, so both prepare images alike.
-    """
-    import numpy as np
-    from PIL import Image
-
-    box = center_crop_box(*img.size, crop_fraction)
-    # crop and resize in one step; reducing_gap keeps very large photos cheap to shrink
-    return np.asarray(img.resize((size, size), Image.BICUBIC, box=box, reducing_gap=3.0), dtype=np.float32)
-
-
-def load_efficientnet(weights: Path, architecture: str = "efficientnet-lite0", device: str = "cpu", *,
-                      fine_tuned: Path | None = None):
-    """The ImageNet EfficientNet from ``weights``, in eval mode and channels-last, optionally with the
-    fine-tuned tensors of ``fine_tuned`` (a partial state dict: the unfrozen blocks) laid over it."""
-    import torch
-    from efficientnet_lite_pytorch import EfficientNet
-
-    # from_name + our own load: the package's from_pretrained prints and loads with weights_only off
-    net = EfficientNet.from_name(architecture, num_classes=1000)
-    state = torch.load(weights, map_location="cpu", weights_only=True)
-    if fine_tuned is not None:
-        delta = torch.load(fine_tuned, map_location="cpu", weights_only=True)
-        unknown = sorted(set(delta) - set(state))
-        if unknown:
-            raise ValueError(f"{fine_tuned}: tensors {unknown[:3]} are not in {architecture}")
-        state.update(delta)
-    net.load_state_dict(state, strict=True)
-    # channels-last is ~1.3x faster for these depthwise convolutions on CPU (measured with oneDNN)
-    return net.eval().to(device, memory_format=torch.channels_last)
-
-
-class TransferHead:
-    """A trained head over EfficientNet features; reads ``head.json``, ``head.npz`` and maybe ``backbone.pt``."""
-
-    FORMAT = "modelbay.image-head/1"
-
-    def __init__(self, path, device: str = "cpu") -> None:
-        from ...core.catalog import resolve
-        from ...ml.model_files import ModelDir
-
-        path = Path(path)
-        d = ModelDir(path, hint="train the model again with `modelbay train image-classification`")
-        bad = d.error
-        config = d.config("head.json", (self.FORMAT,), required=("base", "labels", "n_layers", "image_size"))
-        self.labels: list[str] = d.labels(config, "head.json")
-        self.temperature = float(config.get("temperature", 1.0))
-        self.image_size = int(config["image_size"])
-        self.crop_fraction = float(config.get("crop_fraction", 1.0))
-        self.mean, self.std = float(config.get("mean", 127.0)), float(config.get("std", 128.0))
-        self.layers = d.mlp_layers(config["n_layers"], len(self.labels))
-        if self.layers[0][0].shape[0] != 1280:
-            raise bad(f"head layers {[w.shape for w, _ in self.layers]} do not take EfficientNet's 1280 features")
-        base = resolve(config["base"])
-        opts = base.spec.options
-        fine_tuned = path / config["backbone_file"] if config.get("backbone_file") else None
-        if fine_tuned is not None and not fine_tuned.is_file():
-            raise bad(f"{config['backbone_file']} (the fine-tuned blocks) is missing")
-        try:
-            self.net = load_efficientnet(base.file(opts.get("weights", "efficientnet-lite0-57934424.pth")),
-                                         opts.get("architecture", "efficientnet-lite0"), device, fine_tuned=fine_tuned)
-        except (ValueError, RuntimeError) as exc:  # tensors of another architecture or shape
-            raise bad(f"{config.get('backbone_file')} does not fit {config['base']} ({str(exc)[:300]})") from None
-
-    def predict_proba(self, features):
-        from ...ml.model_files import mlp_logits, softmax
-
-        return softmax(mlp_logits(self.layers, features) / self.temperature)
 
 
 @register
@@ -204,7 +119,8 @@ class ImageClassification(Task[ImageClassificationInput, ImageClassificationOutp
         ``TransferConfig`` field (``image_size``, ``augment_copies``, ``hidden_sizes``,
         ``unfreeze_epochs``, ``seed``, …).
         """
-        from .transfer import train_image_classifier, transfer_config
+        from .config import transfer_config
+        from .transfer import train_image_classifier
 
         options = dict(options)
         table = {k: options.pop(k) for k in ("image_col", "text_col", "label_col") if k in options}

@@ -116,8 +116,8 @@ def train_spacy(records: list[dict], out_dir: str | Path, config: SpacyConfig | 
     from spacy.util import compounding, fix_random_seed, minibatch
 
     from ...core.catalog import resolve
-    from .crf import entity_scores, file_sha256, split_records
     from ...ml.progress import reporter
+    from .crf import entity_scores, file_sha256, split_records
 
     config = config or SpacyConfig()
     out_dir = Path(out_dir)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ...core.errors import BadInput
 from ...data import roots
-from .task import category_key
+from .model import category_key
 
 DEFAULT_LABEL_COLS = ("label", "target")
 

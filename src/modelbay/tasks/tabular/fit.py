@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .task import apply_calibration
+from .model import apply_calibration
 
 #: fewer calibration rows than this: the probabilities are left as the booster gives them
 MIN_CALIBRATION_ROWS = 10

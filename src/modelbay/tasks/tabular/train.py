@@ -19,7 +19,6 @@ Files written into ``out_dir`` (a staging directory of the artifact store): ``mo
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,9 +29,9 @@ from ...core.loading import prepare_environment
 from ...core.task import Progress
 from ...data.roots import label_counts, names
 from ...data.splits import validation_warnings
-from .task import FORMAT, apply_calibration, booster_proba, category_key
 from ...ml.progress import reporter
 from .encoding import label_values, read_columns, select_columns
+from .model import FORMAT, apply_calibration, booster_proba, category_key, write_tabular_model
 
 MIN_ROWS = 20
 
@@ -262,10 +261,7 @@ def train_tabular(data: Path, out_dir: Path, kind: str, options: dict[str, Any],
         "seconds": round(time.perf_counter() - t0, 2),
         "lightgbm_version": lgb.__version__, "modelbay_version": __version__,
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "model.txt").write_text(model_str, encoding="utf-8")
-    (out_dir / "tabular.json").write_text(json.dumps(tabular, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out_dir / "model_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_tabular_model(out_dir, model_str, tabular, card)
     return card
 
 

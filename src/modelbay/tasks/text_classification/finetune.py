@@ -31,8 +31,8 @@ from typing import Any
 from ...core.errors import BadInput, ModelUnavailable
 from ...data.roots import check_readable
 from ...data.splits import validation_warnings
-from .head import _check_records, _split, data_hash
 from ...ml.model_dir import atomic_model_dir, write_card
+from .head import _check_records, _split, data_hash
 
 __all__ = ["FinetuneConfig", "config_from_options", "finetune", "make_loss", "resolve_base"]
 
@@ -283,9 +283,9 @@ def finetune(records: list[dict], out_dir: str | Path, config: FinetuneConfig | 
     from ...core.catalog import sha256_file
     from ...core.loading import prepare_environment
     from ...core.settings import get_settings
-    from ...evaluate.classification import classification_metrics
-    from .augment import EdaConfig, augment_records, back_translate, task_translator, wordnet_synonyms
+    from ...ml.metrics import classification_metrics
     from ...ml.progress import reporter
+    from .augment import EdaConfig, augment_records, back_translate, task_translator, wordnet_synonyms
 
     config = config or FinetuneConfig()
     prepare_environment()

@@ -1,6 +1,6 @@
 """Train a small classifier head on sentence embeddings, for any set of labels.
 
-The result is a model directory that ``EmbeddingHead`` (tasks/text_classification.py)
+The result is a model directory that ``EmbeddingHead`` (``model.py``)
 runs in numpy with no torch:
 
 * ``head.json`` — format, embedder, labels, layers, temperature, extra features
@@ -21,7 +21,6 @@ softmax temperature on that split (calibration). Seeds are fixed.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -32,7 +31,7 @@ from ...core.errors import BadInput
 from ...data.roots import confined, label_counts
 from ...data.splits import validation_warnings
 from ...ml.mlp import expected_calibration_error, fit_mlp, fit_temperature, forward, merge_ensemble, softmax
-from ...ml.model_dir import atomic_model_dir, save_head_layers, write_card
+from .model import EmbeddingHead, write_head
 
 __all__ = ["HeadConfig", "embed_texts", "forward", "merge_ensemble", "softmax", "train_embedding_head"]
 
@@ -183,30 +182,11 @@ def featurize(texts: list[str], config: HeadConfig, *, progress=False, cache_dir
     """Embeddings, plus the extra features the config names, as one float32 matrix."""
     import numpy as np
 
-    from .task import EmbeddingHead
-
     X = embed_texts(texts, config.embedder, config.embed_kind, batch_size=config.embed_batch_size,
                     max_chars=config.max_chars, progress=progress, cache_dir=cache_dir)
     if config.extra_features:
         X = np.hstack([X, EmbeddingHead.extra_features(list(config.extra_features), [t[:config.max_chars] for t in texts])])
     return X.astype(np.float32)
-
-
-def write_head(out_dir: str | Path, config: HeadConfig, labels: list[str], layers, temperature: float, card: dict[str, Any]) -> Path:
-    """Write head.json, head.npz and model_card.json atomically (``model_dir.atomic_model_dir``)."""
-    from .task import EmbeddingHead
-
-    out_dir = Path(out_dir)
-    with atomic_model_dir(out_dir) as tmp:
-        head = {
-            "format": EmbeddingHead.FORMAT, "embedder": config.embedder, "embed_kind": config.embed_kind,
-            "labels": labels, "n_layers": len(layers), "temperature": round(temperature, 6),
-            "max_chars": config.max_chars, "extra_features": list(config.extra_features),
-        }
-        (tmp / "head.json").write_text(json.dumps(head, indent=2) + "\n", encoding="utf-8")
-        save_head_layers(tmp, layers)
-        write_card(tmp, card)
-    return out_dir
 
 
 def train_embedding_head(
