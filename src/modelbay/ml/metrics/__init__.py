@@ -29,8 +29,9 @@ from typing import Any
 
 from ...core.errors import BadInput
 from .classification import calibration, classification
+from .ner import ner
 from .numeric import forecast, ranking, regression
-from .text import RougeTokenizer, language_model, ner, normalize_text, speech, summarization, translation
+from .text import RougeTokenizer, language_model, normalize_text, speech, summarization, translation
 
 FAMILIES: dict[str, Callable[..., dict[str, Any]]] = {
     "classification": classification,
