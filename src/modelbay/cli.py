@@ -266,7 +266,7 @@ def serve(
 @app.command()
 def version() -> None:
     """Print the modelbay version."""
-    from . import __version__
+    from .core.version import __version__
 
     typer.echo(__version__)
 

@@ -184,7 +184,7 @@ def test_transcription_stops_between_windows_once_its_request_is_gone():
     """Whisper decodes one 30 s window per segment it yields; a gone request stops after the current one."""
     from types import SimpleNamespace
 
-    from modelbay.tasks.speech_recognition import SpeechRecognition, SpeechRecognitionInput
+    from modelbay.tasks.speech_recognition.task import SpeechRecognition, SpeechRecognitionInput
 
     flag = CancelFlag()
     decoded = []

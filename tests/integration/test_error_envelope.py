@@ -83,7 +83,7 @@ def test_every_field_the_pinned_openai_client_can_send_is_accepted():
     from openai.types.chat import completion_create_params
 
     from modelbay.serve.openai import EmbeddingsRequest
-    from modelbay.serve.openai_chat import ChatCompletionRequest
+    from modelbay.serve.openai.chat import ChatCompletionRequest
 
     for request, params in ((ChatCompletionRequest, completion_create_params.CompletionCreateParamsBase),
                             (EmbeddingsRequest, embedding_create_params.EmbeddingCreateParams)):

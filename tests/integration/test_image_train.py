@@ -213,8 +213,8 @@ def test_training_options_are_checked():
 def test_augmentation_is_deterministic_and_varied():
     import numpy as np
 
-    from modelbay.tasks.image_classification.features import augment
     from modelbay.tasks.image_classification.config import TransferConfig
+    from modelbay.tasks.image_classification.features import augment
 
     img = draw("disc", random.Random(3))
     config = TransferConfig()

@@ -58,7 +58,7 @@ def test_speech_after_a_minute_of_silence_keeps_its_words_and_its_time(asr):
 
 
 def test_vad_is_automatic_by_default_and_can_be_set_per_item():
-    from modelbay.tasks.speech_recognition import VAD_AUTO_MIN_S, SpeechRecognition, _use_vad
+    from modelbay.tasks.speech_recognition.task import VAD_AUTO_MIN_S, SpeechRecognition, _use_vad
 
     assert SpeechRecognition.coerce({"audio": b"x"}).vad_filter is None
     assert _use_vad(None, int((VAD_AUTO_MIN_S + 1) * RATE_HZ)) is True

@@ -12,11 +12,11 @@ import pytest
 
 from modelbay.core.errors import BadInput
 from modelbay.core.settings import Settings, get_settings
-from modelbay.data.conll import load_ner_records
 from modelbay.data.folders import read_image_folder
 from modelbay.data.loaders import read_labelled_table, validation_warnings
 from modelbay.data.roots import DataOutsideRoots, resolve_in_roots
-from modelbay.train.tabular_data import label_values, read_columns, select_columns
+from modelbay.tasks.ner.conll import load_ner_records
+from modelbay.tasks.tabular.encoding import label_values, read_columns, select_columns
 
 SECRET = "SECRETzq7"
 
@@ -131,7 +131,7 @@ def test_a_symlinked_file_in_a_data_folder_is_refused_in_a_job(confined, tmp_pat
 
 
 def test_a_job_cannot_fine_tune_from_a_server_directory_outside_the_roots(confined, tmp_path):
-    from modelbay.train.finetune import resolve_base
+    from modelbay.tasks.text_classification.finetune import resolve_base
 
     (tmp_path / "model").mkdir()
     for base in (str(tmp_path / "model"), "/etc", "~"):

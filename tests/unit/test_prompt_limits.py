@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelbay.core.errors import BadInput
-from modelbay.tasks.chat import Chat
+from modelbay.tasks.chat.task import Chat
 
 
 def test_256_messages_of_100k_characters_are_refused_naming_the_size_and_the_limit():
@@ -30,7 +30,7 @@ def test_system_prompt_and_messages_count_together(fresh_settings, monkeypatch):
 
 
 def test_the_openai_route_refuses_the_same_conversation():
-    from modelbay.serve.openai_chat import ChatCompletionRequest, chat_items
+    from modelbay.serve.openai.chat import ChatCompletionRequest, chat_items
 
     body = ChatCompletionRequest(messages=[{"role": "user", "content": "x" * 60_000}] * 2, n=8)
     with pytest.raises(BadInput, match="120,000 characters"):

@@ -128,7 +128,7 @@ def test_every_published_card_says_when_and_which_modelbay(tmp_path):
 
 def test_a_trainer_writing_through_atomic_model_dir_keeps_its_staging_lock(tmp_path):
     """Trainers replace their output directory as a whole; the lock is on the folder around it, so it holds."""
-    from modelbay.train.model_dir import atomic_model_dir, write_card
+    from modelbay.ml.model_dir import atomic_model_dir, write_card
 
     store = ArtifactStore(tmp_path)
     with store.new_version("intent", "text-classification") as staged:

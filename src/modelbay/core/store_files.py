@@ -108,7 +108,7 @@ def write_stamped_card(directory: Path, name: str, task: str) -> dict[str, Any]:
     """Add what every model card carries, whichever trainer wrote it (name, task, when, which modelbay); return it."""
     from datetime import UTC, datetime
 
-    from .. import __version__
+    from .version import __version__
 
     card = read_card(directory)
     card.setdefault("name", name)

@@ -11,6 +11,7 @@ from typing import Any
 from ...core.errors import BadInput
 from .common import check_pairs, choose_headline, family, mean_stats, mostly_cjk, ratio, to_float
 
+
 def normalize_text(text: str) -> str:
     """Lower-case, drop punctuation and symbols, collapse whitespace (``normalize=True`` in "speech").
 

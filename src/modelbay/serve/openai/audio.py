@@ -18,7 +18,7 @@ from fastapi.responses import PlainTextResponse
 
 from ...core.errors import BadInput
 from ..context import ServerContext
-from . import model_for
+from .common import model_for
 
 ROUTE = "/v1/audio/transcriptions"
 FORMATS = ("json", "text", "srt", "vtt", "verbose_json")

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...core.errors import BadInput, ModelbayError
 from ..context import ServerContext
-from . import OpenAIRequest, model_for, now_s
+from .common import OpenAIRequest, model_for, now_s
 
 ROUTE = "/v1/chat/completions"
 

@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..core.cancel import all_cancelled, row_cancelled
+from ...core.cancel import all_cancelled, row_cancelled
 
 #: tokens (rows x positions) per model call while reading the prompts: the prompt's pass is cut into calls
 #: of this size so a cancel is seen within one call (~2 s for SmolLM2-135M on one busy core), while a

@@ -116,7 +116,7 @@ def train_image_classifier(data: str | Path, out_dir: str | Path, config: Transf
         temperature = fit_temperature(logits, y[va_rows]) if config.calibrate and len(va_rows) >= 30 else 1.0
         fit_s = time.perf_counter() - t2
     probs = softmax(logits / temperature)
-    from ...evaluate.classification import classification_metrics
+    from ...ml.metrics import classification_metrics
 
     val_metrics = classification_metrics([labels[i] for i in y[va_rows]], [labels[i] for i in probs.argmax(1)], labels)
     total_s = time.perf_counter() - t0

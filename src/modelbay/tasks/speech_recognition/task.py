@@ -179,7 +179,7 @@ class SpeechRecognition(Task[SpeechRecognitionInput, SpeechRecognitionOutput]):
         return decoded
 
     def _forward(self, batch: list[tuple[Any, SpeechRecognitionInput]]) -> list[SpeechRecognitionOutput]:
-        from ..core.cancel import row_cancelled
+        from ...core.cancel import row_cancelled
 
         # in the server, an item whose request is gone (timed out, disconnected) is skipped: its empty
         # output is never delivered
@@ -212,7 +212,7 @@ class SpeechRecognition(Task[SpeechRecognitionInput, SpeechRecognitionOutput]):
         )
 
     def _transcribe(self, samples, item: SpeechRecognitionInput, row: int = 0) -> SpeechRecognitionOutput:
-        from ..core.cancel import row_cancelled
+        from ...core.cancel import row_cancelled
 
         generator, info = self._run(samples, item)
         segments = []

@@ -163,7 +163,7 @@ def train_tabular(data: Path, out_dir: Path, kind: str, options: dict[str, Any],
     """Train a ``kind`` ("classification" or "regression") model on the table ``data``; returns its card."""
     import numpy as np
 
-    from ... import __version__
+    from ...core.version import __version__
     from .fit import calibrate_classifier, classification_metrics, conformal_interval, regression_metrics
 
     t0 = time.perf_counter()

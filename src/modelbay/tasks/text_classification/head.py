@@ -208,7 +208,7 @@ def train_embedding_head(
     """
     import numpy as np
 
-    from ...evaluate.classification import classification_metrics
+    from ...ml.metrics import classification_metrics
 
     config = config or HeadConfig()
     texts, str_labels, classes = _check_records(records)

@@ -28,8 +28,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import ModelUnavailable
-from .settings import get_settings
+from ..errors import ModelUnavailable
+from ..settings import get_settings
 
 STAMP = ".modelbay-assembled.json"
 
@@ -44,7 +44,7 @@ def with_joined_files(found, *, build: bool):
     ``build=False`` (listings) never writes: an unassembled source whose parts are all
     installed is returned as is. ``build=True`` (loading) assembles it.
     """
-    from .catalog import ResolvedModel
+    from .specs import ResolvedModel
 
     spec = found.spec
     if not spec.join or all(found.file(target).is_file() for target in spec.join):
@@ -84,7 +84,7 @@ def part_status(spec, target: str) -> str:
 
 
 def _part_path(source: str) -> Path | None:
-    from .catalog import locate_source
+    from .sources import locate_source
 
     path = locate_source(source)
     return path if path is not None and path.is_file() else None
@@ -190,6 +190,6 @@ def _lock(path: Path):
 
 
 def _sha256(path: Path) -> str:
-    from .catalog import sha256_file
+    from .hashing import sha256_file
 
     return sha256_file(path)

@@ -8,9 +8,9 @@ promoted version under its bare name, the one users type.
 
 from __future__ import annotations
 
-from .catalog import ModelSpec
-from .errors import BadInput, ModelNotFound
-from .refs import parse_ref
+from ..errors import BadInput, ModelNotFound
+from ..refs import parse_ref
+from .specs import ModelSpec
 
 
 def spec_from_artifact(artifact, name: str | None = None) -> ModelSpec:
@@ -29,7 +29,7 @@ def spec_from_artifact(artifact, name: str | None = None) -> ModelSpec:
 
 def listed_trained_specs() -> list[ModelSpec]:
     """The promoted version of every trained name, listed under the bare name."""
-    from .store import ArtifactStore
+    from ..store import ArtifactStore
 
     try:
         return [spec_from_artifact(a, name=a.name) for a in ArtifactStore().list() if a.promoted]
@@ -40,7 +40,7 @@ def listed_trained_specs() -> list[ModelSpec]:
 def trained_spec(ref: str) -> ModelSpec:
     """The spec of ``name`` (the promoted version) or ``name@version``; ModelNotFound if the store has no such name,
     VersionNotFound (a ModelNotFound) if it has the name but not that version, BadInput for a malformed reference."""
-    from .store import ArtifactStore
+    from ..store import ArtifactStore
 
     _parse(ref)
     return spec_from_artifact(ArtifactStore().get(ref))
@@ -50,7 +50,7 @@ def trained_canonical_ref(ref: str) -> str:
     """``name@version`` with the version a plain number; a bare name is its promoted version (one index query)."""
     name, version = _parse(ref)
     if version is None:
-        from .store import ArtifactStore
+        from ..store import ArtifactStore
 
         version = ArtifactStore().promoted_version(name)
     return f"{name}@{version}"
