@@ -1,4 +1,5 @@
-# The two commands a new user needs:  `make run`  and  `make test`.
+# The two commands a new user needs:  `make run`  and  `make test`  (the full suite, as CI runs it).
+# The inner loop while changing code:  `make test-fast`  (unit and in-process tests; no slow models, no real server).
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ PORT ?= 8000
 PRELOAD ?= --preload all
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-fast lint bench clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +27,9 @@ run: install
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(VENV)/bin/pytest -m "not slow and not e2e" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench

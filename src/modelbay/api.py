@@ -6,8 +6,10 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .core.errors import BadInput
 from .core.loading import load_task
-from .core.registry import get_task
+from .core.protocols import Streaming
+from .core.registry import get_task, tasks_with
 from .core.task import Task
 
 
@@ -60,7 +62,14 @@ class Pipeline:
         return outputs
 
     def stream(self, item: Any) -> Iterator[str]:
-        """Yield pieces of the output as they are produced (e.g. chat tokens)."""
+        """Yield pieces of the output as they are produced (tasks that declare ``Streaming``: chat, speech).
+
+        >>> "".join(pipeline("chat").stream("Say hi"))  # doctest: +SKIP
+        'Hi! How can I help you today?'
+        """
+        if not issubclass(self.task_cls, Streaming):
+            raise BadInput(f"task {self.task_cls.name!r} does not stream",
+                           hint=f"call it without streaming; tasks that stream: {', '.join(tasks_with('stream'))}")
         return self.task.stream(self.task_cls.coerce(item, allow_paths=True))
 
     def __repr__(self) -> str:

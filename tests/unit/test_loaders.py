@@ -1,4 +1,7 @@
-"""modelbay.data.loaders: every table format reads the same records; errors name the file, line and columns."""
+"""modelbay.data.loaders: every table format reads the same records; errors name the file, line and columns.
+
+Also the split (``modelbay.ml.splits``) and fingerprint (``modelbay.ml.fingerprint``) of the records read.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ import json
 import pytest
 
 from modelbay.core.errors import BadInput
-from modelbay.data.loaders import fingerprint, read_labelled_table, read_table, split_records
+from modelbay.data.loaders import read_labelled_table, read_table
+from modelbay.ml.fingerprint import fingerprint
+from modelbay.ml.splits import split_records
 
 ROWS = [{"review": "great phone", "stars": "5"}, {"review": "broke in a week", "stars": "1"}]
 

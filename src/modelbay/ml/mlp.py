@@ -1,5 +1,5 @@
 """The numeric core of head training: an MLP fitted with AdamW and early stopping,
-ensembles merged into one equivalent MLP, numpy inference, temperature calibration.
+ensembles merged into one equivalent MLP, numpy inference (calibration: ``calibration.py``).
 
 Kept apart from the trainers (data, embedding, files) so each stays readable.
 """
@@ -26,7 +26,7 @@ class MLPConfig(Protocol):
 
 #: the MLP's logits in numpy: the very function inference backends run, so training and serving agree
 forward = mlp_logits
-__all__ = ["expected_calibration_error", "fit_mlp", "fit_temperature", "forward", "merge_ensemble", "softmax"]
+__all__ = ["fit_mlp", "forward", "merge_ensemble", "softmax"]
 
 
 def fit_mlp(X, y, sample_weight, X_val, y_val, config: MLPConfig, n_classes: int):
@@ -117,30 +117,3 @@ def merge_ensemble(members: list[list]) -> list:
             b = np.concatenate(bs)
         merged.append((np.asarray(w, dtype=np.float32), np.asarray(b, dtype=np.float32)))
     return merged
-
-
-def fit_temperature(logits, y) -> float:
-    """The softmax temperature minimising validation log-loss (grid over log T, then refined)."""
-    import numpy as np
-
-    def nll(t: float) -> float:
-        p = softmax(logits / t)
-        return float(-np.log(p[np.arange(len(y)), y] + 1e-12).mean())
-
-    grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 121))
-    best = min(grid, key=nll)
-    fine = best * np.exp(np.linspace(-0.06, 0.06, 25))
-    return float(min(fine, key=nll))
-
-
-def expected_calibration_error(probs, y, n_bins: int = 10) -> float:
-    import numpy as np
-
-    conf = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == y
-    ece = 0.0
-    for lo in np.linspace(0, 1, n_bins, endpoint=False):
-        mask = (conf > lo) & (conf <= lo + 1.0 / n_bins)
-        if mask.any():
-            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
-    return float(ece)

@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect
 
 from ..core.errors import BadInput, ModelbayError, UnknownTask
 from ..core.inventory import models_table, tasks_table
+from ..core.protocols import Streaming
 from ..core.registry import all_tasks, get_task, task_names
 from ..core.settings import get_settings
 from ..core.task import Task
@@ -56,9 +57,34 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     config = config or ServerConfig()
     budget = int(config.memory_budget_gb * 1024**3) if config.memory_budget_gb else None
     ctx = ServerContext(config, ModelPool(memory_budget_bytes=budget))
+    app = FastAPI(title="modelbay", version=__version__, lifespan=_lifespan(ctx), docs_url=None, redoc_url=None,
+                  description="Pretrained AI capabilities over HTTP. Every task: POST /v1/tasks/{task}.")
+    install_docs(app)  # /docs and /redoc with their assets served locally: FastAPI's pages load them from CDNs
+    app.add_middleware(JSONByDefault)
+    app.add_middleware(BodySizeLimit, max_bytes=get_settings().limits.max_body_bytes)
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    _add_probes(app, ctx)
+    _add_listings(app, ctx)
+    for cls in all_tasks():
+        _add_task_route(app, ctx, cls)
+
+    @app.post("/v1/tasks/{name}", include_in_schema=False)
+    async def unknown_task(name: str):
+        get_task(name)  # raises UnknownTask (404) listing valid tasks for a truly unknown name
+        raise UnknownTask(f"task {name!r} has no route")
+
+    for name in EXTENSIONS:
+        importlib.import_module(f"{__package__}.{name}").install(app, ctx)
+    _hot_routes_first(app)
+    return app
+
+
+def _lifespan(ctx: ServerContext):
+    """Load the ``preload`` models in the background (``/readyz`` says when); stop the batchers at shutdown."""
 
     async def preload() -> None:
-        entries = [n for e in config.preload for n in (task_names() if e == "all" else [e])]
+        entries = [n for e in ctx.config.preload for n in (task_names() if e == "all" else [e])]
         for entry in entries:
             task, _, model = entry.partition("=")
             try:
@@ -76,15 +102,10 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         for batcher in ctx.batchers.values():
             batcher.stop()
 
-    app = FastAPI(title="modelbay", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Pretrained AI capabilities over HTTP. Every task: POST /v1/tasks/{task}.")
-    install_docs(app)  # /docs and /redoc with their assets served locally: FastAPI's pages load them from CDNs
-    app.add_middleware(JSONByDefault)
-    app.add_middleware(BodySizeLimit, max_bytes=get_settings().limits.max_body_bytes)
-    app.state.ctx = ctx
+    return lifespan
 
-    install_error_handlers(app)
 
+def _add_probes(app: FastAPI, ctx: ServerContext) -> None:
     @app.get("/healthz")
     async def healthz() -> dict:
         return {"status": "ok", "version": __version__}
@@ -95,6 +116,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
             return error_response(503, "not_ready", "models are still loading", headers={"Retry-After": "2"})
         return {"status": "ready"}
 
+
+def _add_listings(app: FastAPI, ctx: ServerContext) -> None:
     @app.get("/v1/tasks")
     async def list_tasks_route() -> dict:
         return {"tasks": tasks_table()}
@@ -113,19 +136,6 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                 "load_error": next((s.error for s in mine if s.error), None),
             })
         return {"object": "list", "data": data}
-
-    for cls in all_tasks():
-        _add_task_route(app, ctx, cls)
-
-    @app.post("/v1/tasks/{name}", include_in_schema=False)
-    async def unknown_task(name: str):
-        get_task(name)  # raises UnknownTask (404) listing valid tasks for a truly unknown name
-        raise UnknownTask(f"task {name!r} has no route")
-
-    for name in EXTENSIONS:
-        importlib.import_module(f"{__package__}.{name}").install(app, ctx)
-    _hot_routes_first(app)
-    return app
 
 
 def _hot_routes_first(app: FastAPI) -> None:
@@ -198,7 +208,7 @@ def _add_task_route(app: FastAPI, ctx: ServerContext, cls: type[Task]) -> None:
             raise BadInput(f"inputs: {len(values)} items; the limit is {max_items} per request (MODELBAY_LIMIT_MAX_ITEMS)")
         items = [cls.coerce(v, allow_paths=False, field=f"inputs[{i}]") for i, v in enumerate(values)]
         if body.stream:
-            if "stream" not in cls.capabilities:
+            if not issubclass(cls, Streaming):
                 raise BadInput(f"task {cls.name!r} does not stream; drop \"stream\": true")
             if len(items) != 1:
                 raise BadInput("streaming takes exactly one input")

@@ -65,7 +65,7 @@ class _Pending:
     items: list
     future: asyncio.Future
     client: str = ""
-    enqueued: float = field(default_factory=time.perf_counter)
+    enqueued: float = 0.0  # the batcher's clock when the request arrived
     #: set (on the event loop) once nobody waits for the answer; read by the forward pass's thread
     unwanted: CancelFlag = field(default_factory=CancelFlag)
     queued: bool = True
@@ -90,10 +90,20 @@ BatchListener = Callable[[str, str, int, float], None]
 
 
 class Batcher:
+    """One loaded task's queue and the worker that runs its batches.
+
+    ``clock`` (seconds, monotonic) times the waits: arrivals, the regroup window, the in-flight peak.
+    The waits themselves run on the event loop's timers, so a test that swaps both (a virtual-time
+    loop whose ``time`` is the clock) decides every arrival and every pass; the server keeps
+    ``time.perf_counter``.
+    """
+
     def __init__(self, task: Task, config: BatchingConfig, lock: threading.Lock,
-                 listeners: list[BatchListener] | None = None) -> None:
+                 listeners: list[BatchListener] | None = None, *,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         self.task = task
         self.config = config
+        self.clock = clock
         self.lock = lock  # the model's lock: streams and batches never run a model at once
         self.listeners = listeners if listeners is not None else []
         self.max_batch = config.max_batch_size if (config.enabled and task.batchable) else 1
@@ -129,7 +139,7 @@ class Batcher:
         if self._worker is None or self._worker.done():
             self._wakeup = asyncio.Event()
             self._worker = loop.create_task(self._run())
-        pending = _Pending(items, loop.create_future(), client)
+        pending = _Pending(items, loop.create_future(), client, self.clock())
         self._queues.setdefault(client, deque()).append(pending)
         self._queued_items += len(items)
         self._in_flight += 1
@@ -158,7 +168,7 @@ class Batcher:
 
     def _note_peak(self) -> None:
         """Keep the most requests in flight at once over the last one to two seconds (two 1 s windows)."""
-        now = time.perf_counter()
+        now = self.clock()
         if now - self._peak_since > 1.0:
             self._peak_before = self._peak if now - self._peak_since < 2.0 else 0
             self._peak, self._peak_since = self._in_flight, now
@@ -183,7 +193,7 @@ class Batcher:
     async def _collect(self) -> list[_Pending]:
         batch: list[_Pending] = []
         size = 0
-        start = time.perf_counter()
+        start = self.clock()
         deadline = start + self.config.max_wait_ms / 1000
         regroup_s = self.config.regroup_wait_ms / 1000
         regroup_cap = start + REGROUP_CAP_FACTOR * regroup_s
@@ -192,7 +202,7 @@ class Batcher:
             taken = len(batch)
             size = self._take(batch, size)
             last_arrival = max([last_arrival, *(pending.enqueued for pending in batch[taken:])])
-            now = time.perf_counter()
+            now = self.clock()
             expected = min(self.max_batch, max(self._peak, self._peak_before))  # callers about to send again
             if len(batch) < expected and self.max_batch > 1:
                 # wait while the callers just answered keep coming back: until regroup_wait_ms pass with
@@ -264,7 +274,7 @@ class Batcher:
                 pending.future.set_result(part)
 
     def _forward(self, items: list, row_flags: list[CancelFlag]) -> list:
-        started = time.perf_counter()
+        started = time.perf_counter()  # the pass's own duration, for metrics: not the batcher's clock
         with self.lock:
             if all(flag.is_set() for flag in row_flags):  # everyone left while the model was busy: skip the pass
                 return [None] * len(items)

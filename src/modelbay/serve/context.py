@@ -17,13 +17,14 @@ import json
 import threading
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 from starlette.requests import Request
 
 from ..core.cancel import cancel_scope
 from ..core.errors import BadInput, ModelbayError
+from ..core.protocols import Generating, Streaming
 from ..core.task import Task
 from .batching import Batcher, BatchListener
 from .config import ServerConfig
@@ -57,6 +58,17 @@ async def _watch_disconnect(request: Request, gone: asyncio.Future) -> None:
             if not gone.done():
                 gone.set_result(None)
             return
+
+
+def _generator(task: Task, method: str):
+    """The task's declared generator for ``method``; a 422 when the task does not declare it."""
+    if method == "generate":
+        if not isinstance(task, Generating):
+            raise BadInput(f"task {task.name!r} does not generate with a final output; stream it instead")
+        return task.generate
+    if not isinstance(task, Streaming):
+        raise BadInput(f"task {task.name!r} does not stream; drop \"stream\": true")
+    return task.stream
 
 
 class ServerContext:
@@ -95,7 +107,7 @@ class ServerContext:
         batcher = self._batcher(loaded)
         request = request if request is not None else current_request.get()
         gone = watcher = None
-        if request is not None and "stream" in type(loaded).capabilities:
+        if request is not None and isinstance(loaded, Streaming):
             # one watcher task per request only where a pass can run long enough for a hang-up to matter
             loop = asyncio.get_running_loop()
             gone = loop.create_future()
@@ -114,22 +126,22 @@ class ServerContext:
         self.pool.touch(loaded)
         return loaded, outputs
 
-    async def stream(self, task: str, model: str | None, item: Any, *, method: str = "stream") -> AsyncIterator[Any]:
+    async def stream(self, task: str, model: str | None, item: Any, *,
+                     method: Literal["stream", "generate"] = "stream") -> AsyncIterator[Any]:
         """Yield the pieces of one streamed output; generation stops when the consumer stops.
 
-        ``method`` names the task's generator to run: protocol adapters use chat's ``"generate"``,
-        whose last value carries the finish reason and usage.
+        ``method="stream"`` runs ``Streaming.stream`` (text pieces); protocol adapters that need the
+        finish reason and usage at the end ask for ``"generate"`` (``Generating.generate``).
         """
         loaded = await self.load(task, model)
-        if "stream" not in type(loaded).capabilities:
-            raise BadInput(f"task {loaded.name!r} does not stream; drop \"stream\": true")
+        pieces_of = _generator(loaded, method)
         lock = self.pool.slot((loaded.name, loaded.model.spec.name)).lock
         queue: asyncio.Queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
         cancelled = threading.Event()
 
         def produce() -> None:
-            pieces = getattr(loaded, method)(item)
+            pieces = pieces_of(item)
             try:
                 # the scope lets the task's loop see the hang-up between its steps (before the prompt's
                 # pass too), not only between the pieces it yields

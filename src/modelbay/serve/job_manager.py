@@ -134,13 +134,13 @@ class JobManager:
 
     # -- checks ---------------------------------------------------------------------------
     def _check_task(self, request: TrainJobFields) -> str:
-        from ..core.registry import all_tasks, get_task
+        from ..core.protocols import Trainable
+        from ..core.registry import get_task, tasks_with
         from ..core.store import check_name
 
         cls = get_task(request.task)  # 404 naming the valid tasks
-        if "train" not in cls.capabilities:
-            trainable = ", ".join(sorted(c.name for c in all_tasks() if "train" in c.capabilities))
-            raise BadInput(f"task {cls.name!r} cannot be trained; trainable: {trainable}")
+        if not issubclass(cls, Trainable):
+            raise BadInput(f"task {cls.name!r} cannot be trained; trainable: {', '.join(tasks_with('train'))}")
         check_name(request.name)
         return cls.name
 

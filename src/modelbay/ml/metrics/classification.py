@@ -143,19 +143,7 @@ def calibration(confidences: Sequence[float], correct: Sequence[bool], bins: int
     >>> round(c["ece"], 3), [b["count"] for b in c["reliability"] if b["count"]]
     (0.4, [2, 2])
     """
-    import numpy as np
+    from ..calibration import reliability
 
-    conf = np.clip(np.asarray(confidences, dtype=float), 0.0, 1.0)
-    hit = np.asarray(correct, dtype=float)
-    idx = np.clip(np.ceil(conf * bins).astype(int) - 1, 0, bins - 1)
-    table, ece = [], 0.0
-    for b in range(bins):
-        mask = idx == b
-        count = int(mask.sum())
-        row = {"low": b / bins, "high": (b + 1) / bins, "count": count, "confidence": None, "accuracy": None}
-        if count:
-            row["confidence"] = float(conf[mask].mean())
-            row["accuracy"] = float(hit[mask].mean())
-            ece += count / len(conf) * abs(row["accuracy"] - row["confidence"])
-        table.append(row)
-    return {"ece": float(ece), "mean_confidence": float(conf.mean()), "reliability": table}
+    result = reliability(confidences, correct, bins)
+    return {"ece": result["ece"], "mean_confidence": result["mean_confidence"], "reliability": result["table"]}

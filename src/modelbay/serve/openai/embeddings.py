@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from pydantic import Field
 
 from ...core.errors import BadInput
+from ...core.protocols import token_count
 from ...core.settings import get_settings
 from ..context import ServerContext
 from .common import OpenAIRequest, model_for
@@ -38,17 +39,6 @@ def _texts(value) -> list[str]:
     return texts
 
 
-def _token_count(task, texts: list[str]) -> int:
-    """Tokens the model read, where its tokenizer is reachable; otherwise whitespace-separated words."""
-    model = getattr(getattr(task, "backend", None), "model", None)
-    tokenizer = getattr(model, "tokenizer", None)
-    if tokenizer is None or not callable(tokenizer):
-        return sum(len(t.split()) for t in texts)
-    cap = getattr(model, "max_seq_length", None) or 10**9  # longer texts are truncated before the model sees them
-    ids = tokenizer(texts, add_special_tokens=True)["input_ids"]
-    return sum(min(len(row), cap) for row in ids)
-
-
 def install_embeddings(app: FastAPI, ctx: ServerContext) -> None:
     from ...tasks.embeddings.task import Embeddings
 
@@ -64,7 +54,7 @@ def install_embeddings(app: FastAPI, ctx: ServerContext) -> None:
                            hint=f"leave 'dimensions' out or send {dim}")
         data = [{"object": "embedding", "index": i, "embedding": _encode(o.embedding, body.encoding_format)}
                 for i, o in enumerate(outputs)]
-        tokens = await anyio.to_thread.run_sync(_token_count, task, texts)
+        tokens = await anyio.to_thread.run_sync(token_count, task, texts)  # words where the model cannot count
         return {"object": "list", "data": data, "model": task.model.spec.name,
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
 

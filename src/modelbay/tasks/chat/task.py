@@ -13,12 +13,13 @@ after tokenising that one item.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ...core.cancel import all_cancelled
 from ...core.errors import BadInput
+from ...core.protocols import Generating, ScoresRecords
 from ...core.registry import register
 from ...core.task import Task, TaskInput, TaskOutput
 
@@ -133,7 +134,7 @@ class ChatOutput(TaskOutput):
 
 
 @register
-class Chat(Task[ChatInput, ChatOutput]):
+class Chat(Task[ChatInput, ChatOutput], Generating, ScoresRecords):
     name = "chat"
     aliases = ("text-generation", "chat-completion", "llm", "assistant")
     description = "Reply to a conversation with an instruction-tuned LLM (en); streams tokens"
@@ -141,7 +142,6 @@ class Chat(Task[ChatInput, ChatOutput]):
     Output = ChatOutput
     default_model = "smollm2-135m-instruct"
     primary_field = "prompt"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "stream", "eval"})
     #: `modelbay eval chat --data texts.jsonl`: perplexity of the model on each record's "text"
     metric_family = "language-model"
     target_field = "text"

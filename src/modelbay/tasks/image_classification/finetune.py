@@ -70,72 +70,106 @@ def fine_tune_tail(net, split: int, acts, tr_rows, va_rows, y, weights, layers, 
     """
     import time
 
-    import numpy as np
     import torch
 
     t0 = time.perf_counter()
     torch.manual_seed(config.seed)
-    acts = acts.clone()  # made under inference_mode; a normal tensor can feed autograd
-    a_tr, a_va = acts[torch.from_numpy(tr_rows)], acts[torch.from_numpy(va_rows)]
-    yt, yv = torch.from_numpy(y[tr_rows].astype(np.int64)), torch.from_numpy(y[va_rows].astype(np.int64))
-    wt = torch.from_numpy(np.asarray(weights, dtype=np.float32))
-    prefixes = tail_prefixes(net, split)
-    for name, p in net.named_parameters():
-        p.requires_grad_(name.startswith(prefixes))
-    tail_params = [p for name, p in net.named_parameters() if name.startswith(prefixes)]
-    head = _torch_head(layers, config.dropout)
-    opt = torch.optim.AdamW([{"params": tail_params, "lr": config.unfreeze_learning_rate},
-                             {"params": list(head.parameters()), "lr": config.unfreeze_learning_rate * 10}],
-                            weight_decay=config.weight_decay)
-
-    def channels_last(a):
-        return a.float().contiguous(memory_format=torch.channels_last)
-
-    def evaluate():
-        net.eval()
-        head.eval()
-        with torch.no_grad():
-            feats = torch.cat([tail(net, channels_last(a_va[i:i + 256]), split) for i in range(0, len(a_va), 256)])
-            logits = head(feats)
-            loss = float(torch.nn.functional.cross_entropy(logits, yv))
-            return feats.numpy(), loss, float((logits.argmax(1) == yv).float().mean())
-
-    def snapshot():
-        return ({k: v.detach().clone() for k, v in net.state_dict().items() if k.startswith(prefixes)},
-                {k: v.detach().clone() for k, v in head.state_dict().items()})
-
-    feats, loss, acc = evaluate()
+    tuner = _TailTuner(net, split, acts, tr_rows, va_rows, y, weights, layers, config)
+    feats, loss, acc = tuner.evaluate()
     history: list[dict[str, Any]] = [{"epoch": 0, "val_loss": round(loss, 5), "val_accuracy": round(acc, 5)}]
-    best = ((acc, -loss), snapshot(), 0, feats)
+    best = ((acc, -loss), tuner.snapshot(), 0, feats)
     gen = torch.Generator().manual_seed(config.seed)
     for epoch in range(1, config.unfreeze_epochs + 1):
-        net.train()
-        for m in net.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.eval()
-        head.train()
-        order = torch.randperm(len(a_tr), generator=gen)
-        for start in range(0, len(order), config.unfreeze_batch_size):
-            idx = order[start:start + config.unfreeze_batch_size]
-            logits = head(tail(net, channels_last(a_tr[idx]), split, train=True))
-            loss_t = torch.nn.functional.cross_entropy(logits, yt[idx], reduction="none", label_smoothing=config.label_smoothing)
-            loss_t = (loss_t * wt[idx]).sum() / wt[idx].sum()
-            opt.zero_grad()
-            loss_t.backward()
-            opt.step()
-        feats, loss, acc = evaluate()
+        tuner.train_epoch(gen)
+        feats, loss, acc = tuner.evaluate()
         history.append({"epoch": epoch, "val_loss": round(loss, 5), "val_accuracy": round(acc, 5)})
         if (acc, -loss) > best[0]:
-            best = ((acc, -loss), snapshot(), epoch, feats)
+            best = ((acc, -loss), tuner.snapshot(), epoch, feats)
         tick(epoch)
     (net_state, head_state), best_epoch = best[1], best[2]
-    net.load_state_dict(net_state, strict=False)
-    head.load_state_dict(head_state)
-    net.eval()
-    linears = [m for m in head if isinstance(m, torch.nn.Linear)]
-    new_layers = [(m.weight.detach().numpy().T.astype(np.float32).copy(), m.bias.detach().numpy().astype(np.float32).copy())
-                  for m in linears]
+    new_layers = tuner.restore(net_state, head_state)
     delta = net_state if best_epoch else None
     info = {"epochs_run": config.unfreeze_epochs, "best_epoch": best_epoch, "history": history,
             "seconds": round(time.perf_counter() - t0, 1), "val_features": best[3]}
     return new_layers, delta, info
+
+
+class _TailTuner:
+    """The last blocks and the head in training: their optimiser, the kept activations and the labels."""
+
+    def __init__(self, net, split: int, acts, tr_rows, va_rows, y, weights, layers, config: TransferConfig) -> None:
+        import numpy as np
+        import torch
+
+        self.net, self.split, self.config = net, split, config
+        acts = acts.clone()  # made under inference_mode; a normal tensor can feed autograd
+        self.a_tr, self.a_va = acts[torch.from_numpy(tr_rows)], acts[torch.from_numpy(va_rows)]
+        self.yt = torch.from_numpy(y[tr_rows].astype(np.int64))
+        self.yv = torch.from_numpy(y[va_rows].astype(np.int64))
+        self.wt = torch.from_numpy(np.asarray(weights, dtype=np.float32))
+        self.prefixes = tail_prefixes(net, split)
+        for name, p in net.named_parameters():
+            p.requires_grad_(name.startswith(self.prefixes))
+        tail_params = [p for name, p in net.named_parameters() if name.startswith(self.prefixes)]
+        self.head = _torch_head(layers, config.dropout)
+        lr = config.unfreeze_learning_rate
+        self.opt = torch.optim.AdamW([{"params": tail_params, "lr": lr},
+                                      {"params": list(self.head.parameters()), "lr": lr * 10}],
+                                     weight_decay=config.weight_decay)
+
+    @staticmethod
+    def _channels_last(a):
+        import torch
+
+        return a.float().contiguous(memory_format=torch.channels_last)
+
+    def evaluate(self):
+        """``(validation features, loss, accuracy)`` of the network and head as they are now."""
+        import torch
+
+        self.net.eval()
+        self.head.eval()
+        a_va = self.a_va
+        with torch.no_grad():
+            feats = torch.cat([tail(self.net, self._channels_last(a_va[i:i + 256]), self.split)
+                               for i in range(0, len(a_va), 256)])
+            logits = self.head(feats)
+            loss = float(torch.nn.functional.cross_entropy(logits, self.yv))
+            return feats.numpy(), loss, float((logits.argmax(1) == self.yv).float().mean())
+
+    def snapshot(self):
+        return ({k: v.detach().clone() for k, v in self.net.state_dict().items() if k.startswith(self.prefixes)},
+                {k: v.detach().clone() for k, v in self.head.state_dict().items()})
+
+    def train_epoch(self, gen) -> None:
+        """One pass over the training rows in ``gen``'s order; batch-norm statistics stay frozen."""
+        import torch
+
+        self.net.train()
+        for m in self.net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+        self.head.train()
+        config, wt = self.config, self.wt
+        order = torch.randperm(len(self.a_tr), generator=gen)
+        for start in range(0, len(order), config.unfreeze_batch_size):
+            idx = order[start:start + config.unfreeze_batch_size]
+            logits = self.head(tail(self.net, self._channels_last(self.a_tr[idx]), self.split, train=True))
+            loss = torch.nn.functional.cross_entropy(logits, self.yt[idx], reduction="none",
+                                                     label_smoothing=config.label_smoothing)
+            loss = (loss * wt[idx]).sum() / wt[idx].sum()
+            self.opt.zero_grad()
+            loss.backward()
+            self.opt.step()
+
+    def restore(self, net_state, head_state) -> list:
+        """Load a snapshot back; returns the head as numpy ``[(W, b), ...]``."""
+        import numpy as np
+        import torch
+
+        self.net.load_state_dict(net_state, strict=False)
+        self.head.load_state_dict(head_state)
+        self.net.eval()
+        linears = [m for m in self.head if isinstance(m, torch.nn.Linear)]
+        return [(m.weight.detach().numpy().T.astype(np.float32).copy(), m.bias.detach().numpy().astype(np.float32).copy())
+                for m in linears]

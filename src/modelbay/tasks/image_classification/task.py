@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...core.media import decode_image, media_bytes
+from ...core.protocols import Evaluable, Labelled, Trainable
 from ...core.registry import register
 from ...core.task import Task, TaskInput, TaskOutput
 from .model import TransferHead, image_pixels, load_efficientnet
@@ -66,7 +67,7 @@ def imagenet_classes() -> tuple[tuple[str, str], ...]:
 
 
 @register
-class ImageClassification(Task[ImageClassificationInput, ImageClassificationOutput]):
+class ImageClassification(Task[ImageClassificationInput, ImageClassificationOutput], Trainable, Evaluable, Labelled):
     name = "image-classification"
     aliases = ("image-classifier", "classify-image", "image-recognition")
     description = "What is in a photo: top-k of the 1000 ImageNet classes (EfficientNet-Lite0), or your own trained classes"
@@ -75,7 +76,6 @@ class ImageClassification(Task[ImageClassificationInput, ImageClassificationOutp
     default_model = "efficientnet-lite0"
     primary_field = "image"
     media_fields: ClassVar[dict[str, str]] = {"image": "image"}
-    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "train"})
     metric_family = "classification"
     target_field = "label"
 
@@ -132,6 +132,15 @@ class ImageClassification(Task[ImageClassificationInput, ImageClassificationOutp
         """The top label, what ``modelbay eval`` compares with a record's ``label``."""
         return output.labels[0].label
 
+    @property
+    def labels(self) -> list[str] | None:
+        """A trained head's labels; ``None`` for ImageNet's 1000 classes, of which a data set uses a few.
+
+        With ``None`` the evaluator scores on the labels in the data: a per-class report and confusion
+        matrix over all 1000 classes would be mostly empty.
+        """
+        return list(self.class_names) if self.head is not None else None
+
     def setup(self, model, device="cpu") -> None:
         super().setup(model, device)
         opts = model.spec.options
@@ -141,7 +150,6 @@ class ImageClassification(Task[ImageClassificationInput, ImageClassificationOutp
         self.cpu_chunk = int(opts.get("cpu_chunk", 4))
         if kind == "transfer-head":
             self.head = TransferHead(model.path, device)
-            self.backend = self.head  # ``backend.labels``: what the evaluator checks a data set's labels against
             self.net = self.head.net
             self.image_size, self.crop_fraction = self.head.image_size, self.head.crop_fraction
             self.cpu_chunk = int(opts.get("cpu_chunk", 4 if self.image_size >= 192 else 16))
@@ -150,7 +158,7 @@ class ImageClassification(Task[ImageClassificationInput, ImageClassificationOutp
             return
         if kind != "imagenet":
             raise ValueError(f"model {model.spec.name!r}: unknown backend {kind!r}; known: imagenet, transfer-head")
-        self.head = self.backend = None
+        self.head = None
         self.image_size = int(opts.get("image_size", 224))
         self.crop_fraction = float(opts.get("crop_fraction", 0.875))
         self.mean = float(opts.get("mean", 127.0))

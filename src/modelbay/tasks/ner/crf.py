@@ -1,105 +1,28 @@
-"""Character-level CRF for entity extraction (Chinese): features, training, tagging and entity scores.
+"""Training the character CRF for entity extraction (Chinese): split, fit, score, write.
 
-A model directory holds
+The format (features, ``crf.json``, the tagger that reads a model directory) is in ``model.py``.
 
-* ``ner.crfsuite`` — the CRF (python-crfsuite / CRFsuite format, L-BFGS with L1+L2)
-* ``crf.json`` — the feature configuration and tag scheme, so tagging builds the same features
-* ``model_card.json`` — data hash, options, validation metrics, training time
-
-Features of character *i* (characters NFKC-normalised, so full-width ``１９９８`` and ASCII
-``1998`` look alike): the characters in a window of ±``window``, the character bigrams in that
-window, optionally the trigram centred on *i*, and the coarse type (Han, digit, Latin,
-punctuation, other) of *i* and its neighbours. Tags are BIOES (or BIO) over PER/LOC/ORG….
-
->>> cfg = CrfConfig(window=1)
->>> char_features("北京", cfg)[0][:4]
-['bias', 'c-1=<s>', 'c0=北', 'c1=京']
+>>> char_tags("李鹏在北京", [{"start": 0, "end": 2, "label": "PER"}, {"start": 3, "end": 5, "label": "LOC"}])
+['B-PER', 'E-PER', 'O', 'B-LOC', 'E-LOC']
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ...core.errors import BadInput, ModelUnavailable
-from ...data.splits import validation_warnings
-from ...ml.options import config_from_options
+from ...core.errors import BadInput
+from ...ml.splits import split_card, stratified_split, validation_warnings
+from .model import CONFIG_FILE, FORMAT, MODEL_FILE, CrfConfig, CrfTagger, char_features, write_crf_config
 
-FORMAT = "modelbay.ner-crf/1"
-MODEL_FILE = "ner.crfsuite"
-CONFIG_FILE = "crf.json"
+# the format's names, imported from here before model.py existed
+__all__ = ["CONFIG_FILE", "FORMAT", "MODEL_FILE", "CrfConfig", "CrfTagger", "char_features", "char_tags",
+           "entity_scores", "split_sentences", "train_crf"]
 
-
-@dataclass
-class CrfConfig:
-    """What to train; defaults are the shipped ``ner-zh-pd98`` recipe (see scripts/train_ner_zh.py)."""
-
-    window: int = 2              # characters each side used as features
-    bigrams: bool = True         # character bigrams inside the window
-    trigram: bool = True         # the trigram centred on the character
-    char_types: bool = True      # Han / digit / Latin / punctuation / other, of i-1, i, i+1
-    scheme: str = "BIOES"        # or "BIO"
-    c1: float = 0.05             # L1 penalty: prunes features, keeps the model file small
-    c2: float = 0.01             # L2 penalty
-    max_iterations: int = 150
-    min_freq: int = 1            # features seen fewer times are dropped before training
-    val_fraction: float = 0.1    # share of records held out for the validation metrics
-    split: str = "tail"          # "tail": the last records (later documents); "random": seeded shuffle
-    seed: int = 0
-
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> CrfConfig:
-        config = config_from_options(cls, options, what="the CRF")
-        if config.scheme not in ("BIO", "BIOES"):
-            raise BadInput(f"scheme {config.scheme!r}: expected BIO or BIOES")
-        if config.split not in ("tail", "random"):
-            raise BadInput(f"split {config.split!r}: expected tail or random")
-        if not 0 <= config.val_fraction < 1:
-            raise BadInput(f"val_fraction {config.val_fraction}: expected 0 <= x < 1")
-        return config
-
-
-def _norm(char: str) -> str:
-    folded = unicodedata.normalize("NFKC", char)
-    return folded if len(folded) == 1 else char
-
-
-def _kind(char: str) -> str:
-    if char.isdigit() or char in "〇零一二三四五六七八九十百千万亿":
-        return "D" if char.isdigit() else "N"
-    if char.isascii() and char.isalpha():
-        return "L"
-    if unicodedata.category(char).startswith(("P", "S")):
-        return "P"
-    if char.isspace():
-        return "W"
-    name = unicodedata.name(char, "")
-    return "H" if name.startswith("CJK") else "O"
-
-
-def char_features(text: str, config: CrfConfig) -> list[list[str]]:
-    """CRFsuite attribute names for each character of ``text``."""
-    w = config.window
-    chars = ["<s>"] * w + [_norm(c) for c in text] + ["</s>"] * w
-    kinds = ["B"] * w + [_kind(c) for c in chars[w:len(chars) - w]] + ["E"] * w
-    out = []
-    for i in range(w, len(chars) - w):
-        feats = ["bias"]
-        feats += [f"c{k}={chars[i + k]}" for k in range(-w, w + 1)]
-        if config.bigrams:
-            feats += [f"b{k}={chars[i + k]}{chars[i + k + 1]}" for k in range(-w, w)]
-        if config.trigram and w >= 1:
-            feats.append(f"t={chars[i - 1]}{chars[i]}{chars[i + 1]}")
-        if config.char_types and w >= 1:
-            feats += [f"k0={kinds[i]}", f"k-1={kinds[i - 1]}", f"k1={kinds[i + 1]}",
-                      f"k={kinds[i - 1]}{kinds[i]}{kinds[i + 1]}"]
-        out.append(feats)
-    return out
+#: with fewer records nothing is held out: a validation score of a sentence or two would mislead
+MIN_RECORDS_TO_VALIDATE = 10
 
 
 def char_tags(text: str, entities: list[dict[str, Any]], scheme: str = "BIOES") -> list[str]:
@@ -118,41 +41,6 @@ def char_tags(text: str, entities: list[dict[str, Any]], scheme: str = "BIOES") 
         if scheme == "BIOES":
             tags[end - 1] = f"E-{label}"
     return tags
-
-
-class CrfTagger:
-    """Tag texts with a trained model directory; entities carry the mean marginal probability of their tags."""
-
-    def __init__(self, path: str | Path) -> None:
-        import pycrfsuite
-
-        path = Path(path)
-        try:
-            config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ModelUnavailable(f"{path / CONFIG_FILE}: cannot read the CRF configuration ({exc})",
-                                   hint="retrain with `modelbay train ner --language zh` or reinstall the model") from None
-        if config.get("format") != FORMAT:
-            raise ModelUnavailable(f"{path / CONFIG_FILE}: format {config.get('format')!r}, expected {FORMAT!r}")
-        self.config = CrfConfig(**config["features"])
-        self.tagger = pycrfsuite.Tagger()
-        try:
-            self.tagger.open(str(path / MODEL_FILE))
-        except (OSError, ValueError) as exc:
-            raise ModelUnavailable(f"{path / MODEL_FILE}: cannot open the CRF model ({exc})") from None
-
-    def entities(self, text: str) -> list[dict[str, Any]]:
-        """``[{"start", "end", "label", "score"}]`` for one text."""
-        from .conll import tags_to_spans
-
-        if not text:
-            return []
-        tags = self.tagger.tag(char_features(text, self.config))
-        out = []
-        for start, end, label in tags_to_spans(tags):
-            probs = [self.tagger.marginal(tags[k], k) for k in range(start, end)]
-            out.append({"start": start, "end": end, "label": label, "score": round(sum(probs) / len(probs), 4)})
-        return out
 
 
 def entity_scores(gold: list[list[dict]], predicted: list[list[dict]]) -> dict[str, Any]:
@@ -181,49 +69,52 @@ def entity_scores(gold: list[list[dict]], predicted: list[list[dict]]) -> dict[s
     return {**prf(*total), "per_type": {label: prf(*counts[label]) for label in sorted(counts)}}
 
 
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a data file; of a folder, over its files' relative paths and contents in name order."""
-    path = Path(path)
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    digest = hashlib.sha256()
-    for file in files:
-        if path.is_dir():
-            digest.update(f"{file.relative_to(path)}\n".encode())
-        with open(file, "rb") as fh:
-            while block := fh.read(1 << 20):
-                digest.update(block)
-    return digest.hexdigest()
+def split_sentences(records: list[dict], val_fraction: float, split: str = "tail",
+                    seed: int = 0) -> tuple[list[dict], list[dict]]:
+    """Train/validation records: the last ``val_fraction`` of them ("tail": later documents) or a seeded random share.
 
+    ``ml.splits.stratified_split`` over one class; nothing is held out from fewer than 10 records or
+    when ``val_fraction`` rounds to no record.
 
-def split_records(records: list[dict], val_fraction: float, split: str = "tail", seed: int = 0) -> tuple[list[dict], list[dict]]:
-    """Train/validation split: the last ``val_fraction`` of records ("tail") or a seeded random share."""
-    import random
-
-    n_val = round(len(records) * val_fraction) if len(records) >= 10 else 0
-    if n_val == 0:
+    >>> [len(part) for part in split_sentences([{"i": i} for i in range(20)], 0.1)]
+    [18, 2]
+    """
+    if len(records) < MIN_RECORDS_TO_VALIDATE or round(len(records) * val_fraction) == 0:
         return list(records), []
-    if split == "random":
-        order = list(range(len(records)))
-        random.Random(seed).shuffle(order)
-        val = set(order[:n_val])
-        return [r for i, r in enumerate(records) if i not in val], [r for i, r in enumerate(records) if i in val]
-    return list(records[:-n_val]), list(records[-n_val:])
+    train_idx, val_idx = stratified_split([""] * len(records), val_fraction, seed, shuffle=split == "random")
+    return [records[i] for i in train_idx], [records[i] for i in val_idx]
 
 
 def train_crf(records: list[dict], out_dir: str | Path, config: CrfConfig | None = None, *, name: str = "ner-crf",
               task: str = "ner", progress: Any = False, data_file: str | Path | None = None,
               card_extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Train a character CRF on ``records`` (``{"text", "entities"}``) into ``out_dir``; returns the model card."""
+    """Train a character CRF on ``records`` (``{"text", "entities"}``) into ``out_dir``; returns the model card.
+
+    ``out_dir`` is written atomically: replaced whole once the model, its config and card are complete.
+    """
+    from ...ml.model_dir import atomic_model_dir, write_card
+
+    config = config or CrfConfig()
+    train, val = split_sentences(records, config.val_fraction, config.split, config.seed)
+    if not any(r["entities"] for r in train):
+        raise BadInput(f"no entities in the {len(train)} training sentences", hint="check the tags of your data")
+    with atomic_model_dir(out_dir) as tmp:
+        train_s = _fit(train, config, tmp / MODEL_FILE, progress)
+        write_crf_config(tmp, config)
+        metrics = _score(CrfTagger(tmp), val, config)
+        card = _card(records, train, val, config, metrics, name=name, task=task, data_file=data_file,
+                     training={"seconds": round(train_s, 1), "model_bytes": (tmp / MODEL_FILE).stat().st_size})
+        card.update(card_extra or {})
+        write_card(tmp, card)
+    return card
+
+
+def _fit(train: list[dict], config: CrfConfig, model_file: Path, progress: Any) -> float:
+    """Fit step: L-BFGS over the training sentences' features; CRFsuite saves to ``model_file``. Returns seconds."""
     import pycrfsuite
 
     from ...ml.progress import reporter
 
-    config = config or CrfConfig()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    train, val = split_records(records, config.val_fraction, config.split, config.seed)
-    if not any(r["entities"] for r in train):
-        raise BadInput(f"no entities in the {len(train)} training sentences", hint="check the tags of your data")
     t0 = time.perf_counter()
     with reporter(progress) as rep:
         tick = rep.stage("reading", total=len(train))
@@ -241,31 +132,38 @@ def train_crf(records: list[dict], out_dir: str | Path, config: CrfConfig | None
         trainer.set_params({"c1": config.c1, "c2": config.c2, "max_iterations": config.max_iterations,
                             "feature.minfreq": config.min_freq, "feature.possible_transitions": True})
         step = rep.stage("training", total=config.max_iterations)
-        trainer.train(str(out_dir / MODEL_FILE))
+        trainer.train(str(model_file))
         step(config.max_iterations)
-    train_s = time.perf_counter() - t0
-    (out_dir / CONFIG_FILE).write_text(json.dumps({"format": FORMAT, "features": asdict(config)}, indent=2) + "\n",
-                                       encoding="utf-8")
-    tagger = CrfTagger(out_dir)
-    metrics: dict[str, Any] = {}
-    if val:
-        predicted = [tagger.entities(r["text"]) for r in val]
-        metrics["validation"] = {**entity_scores([r["entities"] for r in val], predicted),
-                                 "n_sentences": len(val), "split": f"{config.split} {config.val_fraction:.0%} of the records"}
-    labels = sorted({e["label"] for r in records for e in r["entities"]})
-    card = {
+    return time.perf_counter() - t0
+
+
+def _score(tagger: CrfTagger, val: list[dict], config: CrfConfig) -> dict[str, Any]:
+    """Score step: entity precision/recall/F1 of the trained model on the held-out sentences."""
+    if not val:
+        return {}
+    predicted = [tagger.entities(r["text"]) for r in val]
+    return {"validation": {**entity_scores([r["entities"] for r in val], predicted),
+                           "n_sentences": len(val), "split": f"{config.split} {config.val_fraction:.0%} of the records"}}
+
+
+def _card(records: list[dict], train: list[dict], val: list[dict], config: CrfConfig, metrics: dict[str, Any], *,
+          name: str, task: str, data_file: str | Path | None, training: dict[str, Any]) -> dict[str, Any]:
+    from ...ml.fingerprint import file_sha256
+    from ...ml.model_dir import utc_timestamp
+
+    return {
         "name": name, "task": task, "languages": [records[0].get("language") or "zh"], "base_model": None,
-        "labels": labels, "format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "labels": sorted({e["label"] for r in records for e in r["entities"]}), "format": FORMAT,
+        "created": utc_timestamp(),
         "data": {"file": str(data_file) if data_file else None,
                  "sha256": file_sha256(data_file) if data_file else None,
                  "n_records": len(records), "n_train": len(train), "n_validation": len(val),
-                 "n_characters": sum(len(r["text"]) for r in records)},
+                 "n_characters": sum(len(r["text"]) for r in records),
+                 "split": split_card(config.seed, config.val_fraction, len(train), len(val),
+                                     method=config.split, stratified_by=None)},
         "options": {"backend": "crf", "model_file": MODEL_FILE, "config_file": CONFIG_FILE},
         "config": asdict(config),
-        "training": {"seconds": round(train_s, 1), "model_bytes": (out_dir / MODEL_FILE).stat().st_size},
+        "training": training,
         "metrics": metrics,
         "warnings": validation_warnings(len(val), "sentences"),
     }
-    card.update(card_extra or {})
-    (out_dir / "model_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return card

@@ -20,11 +20,12 @@ Model kinds (``options.backend`` in the catalog spec):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from ...core.errors import BadInput
+from ...core.protocols import Evaluable, Trainable
 from ...core.registry import register
 from ...core.task import Task, TaskInput, TaskOutput
 
@@ -119,7 +120,7 @@ BACKENDS = {"spacy": SpacyBackend, "crf": CrfBackend, "multi": MultiBackend}
 
 
 @register
-class Ner(Task[NerInput, NerOutput]):
+class Ner(Task[NerInput, NerOutput], Trainable, Evaluable):
     name = "ner"
     aliases = ("entity-extraction", "named-entity-recognition", "token-classification")
     description = "Find people, places and organisations (PER/LOC/ORG) in English and Chinese text"
@@ -129,7 +130,6 @@ class Ner(Task[NerInput, NerOutput]):
     primary_field = "text"
     example_inputs = ("Tim Cook visited Paris with engineers from Apple.", "国务院总理李鹏在北京会见了美国客人。",
                       {"text": "Angela Merkel met Emmanuel Macron in Berlin.", "language": "en"})
-    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "train"})
     metric_family = "ner"
     target_field = "entities"
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...core.errors import BadInput
 from ...core.media import AUDIO_SAMPLE_RATE, decode_audio, media_bytes
+from ...core.protocols import Evaluable, Streaming
 from ...core.registry import register
 from ...core.task import Task, TaskInput, TaskOutput
 
@@ -112,7 +113,7 @@ def tone_wav(seconds: float, frequency_hz: float, *, sample_rate: int = AUDIO_SA
 
 
 @register
-class SpeechRecognition(Task[SpeechRecognitionInput, SpeechRecognitionOutput]):
+class SpeechRecognition(Task[SpeechRecognitionInput, SpeechRecognitionOutput], Streaming, Evaluable):
     name = "speech-recognition"
     aliases = ("asr", "automatic-speech-recognition", "transcribe", "transcription")
     description = "Speech to text with timestamps, any length, 99 languages incl. English and Chinese (Whisper base)"
@@ -121,7 +122,6 @@ class SpeechRecognition(Task[SpeechRecognitionInput, SpeechRecognitionOutput]):
     default_model = "whisper-base"
     primary_field = "audio"
     media_fields: ClassVar[dict[str, str]] = {"audio": "audio"}
-    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "stream", "eval"})
     metric_family = "speech"
     target_field = "text"
     #: items are decoded one after another (see the module docstring)

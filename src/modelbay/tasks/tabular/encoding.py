@@ -205,6 +205,33 @@ def label_values(table: Table, label_col: str, kind: str) -> list:
     return out
 
 
+def encode_training_columns(table, names: list[str], categorical: set[str]):
+    """(X, feature specs): numbers as they are, text (and ``categorical``) as category codes by frequency."""
+    import numpy as np
+
+    X = np.full((table.n_rows, len(names)), np.nan)
+    specs = []
+    for j, name in enumerate(names):
+        col = table.columns[name]
+        if table.is_numeric(name) and name not in categorical:
+            X[:, j] = col
+            spec = {"name": name, "type": "numeric"}
+            if not np.isnan(col).any() and len(col):  # see encode_rows: never missing in training → median
+                spec["fill"] = round(float(np.median(col)), 8)
+            specs.append(spec)
+            continue
+        keys = [category_key(v) for v in col]
+        counts: dict[str, int] = {}
+        for k in keys:
+            if k is not None:
+                counts[k] = counts.get(k, 0) + 1
+        categories = sorted(counts, key=lambda c: (-counts[c], c))
+        code = {c: i for i, c in enumerate(categories)}
+        X[:, j] = [code[k] if k is not None else np.nan for k in keys]
+        specs.append({"name": name, "type": "categorical", "categories": categories})
+    return X, specs
+
+
 def load_records(path: Path, options: dict[str, Any], kind: str, target_field: str) -> list[dict[str, Any]]:
     """Rows as task records ``{"features": {column: value}, target_field: label}`` (``modelbay eval``)."""
     import math

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 from ...core.errors import BadInput
-from ...ml.model_dir import atomic_model_dir, write_card
+from ...ml.model_dir import atomic_model_dir, write_card, write_json
 
 FORMAT = "modelbay.tabular/1"
 
@@ -149,5 +148,5 @@ def write_tabular_model(out_dir: Path, booster_text: str, tabular: dict[str, Any
     """``model.txt``, ``tabular.json`` and ``model_card.json``, atomically (a half-written model never looks valid)."""
     with atomic_model_dir(out_dir) as tmp:
         (tmp / "model.txt").write_text(booster_text, encoding="utf-8")
-        (tmp / "tabular.json").write_text(json.dumps(tabular, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_json(tmp, "tabular.json", tabular, indent=1)
         write_card(tmp, card)

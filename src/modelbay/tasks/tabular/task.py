@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator, model_validator
 
 from ...core.errors import ModelUnavailable
+from ...core.protocols import Evaluable, Labelled, Trainable
 from ...core.registry import register
 from ...core.task import Task, TaskInput, TaskOutput
 from ...core.types import ClassificationOutput
@@ -71,10 +72,9 @@ class RegressionOutput(TaskOutput):
 
 # -- encoding rows, shared with the trainer ------------------------------------------------------
 
-class _TabularTask(Task):
+class _TabularTask(Task, Trainable, Evaluable):
     Input = TabularInput
     primary_field = "features"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "train", "eval"})
     kind: ClassVar[str]
 
     @classmethod
@@ -107,7 +107,7 @@ class _TabularTask(Task):
 
 
 @register
-class TabularClassification(_TabularTask):
+class TabularClassification(_TabularTask, Labelled):
     name = "tabular-classification"
     aliases = ("tabular-classifier",)
     description = "Label a row of a table (numbers, categories, missing values) with a calibrated LightGBM model"
@@ -123,6 +123,11 @@ class TabularClassification(_TabularTask):
                       "worst texture": 20.5, "worst perimeter": 96.1, "worst concavity": None}},
         {"worst area": 900.0, "worst concave points": 0.12},
     )
+
+    @property
+    def labels(self) -> list[str]:
+        """The loaded model's labels, in the order of its probabilities."""
+        return [str(label) for label in self.backend.labels]
 
     def postprocess(self, raw, items):
         labels = self.backend.labels

@@ -7,9 +7,11 @@ runs in numpy with no torch:
 * ``head.npz`` — ``W0, b0, W1, b1, ...`` (ReLU between layers, softmax at the end)
 * ``model_card.json`` — data sources and hash, parameters, metrics, how to reproduce
 
-Training: embed texts with a catalog embeddings model (cached on disk), fit an
-MLP with AdamW and early stopping on a stratified validation split, then fit a
-softmax temperature on that split (calibration). Seeds are fixed.
+Training, in steps: check and embed the texts with a catalog embeddings model
+(cached on disk); split them, stratified by label and source, with the stored seed;
+fit an MLP (or an ensemble merged into one) with AdamW and early stopping on the
+validation split; calibrate a softmax temperature on that split; score it; write
+the model directory atomically.
 
 >>> from modelbay.train import HeadConfig, train_embedding_head          # doctest: +SKIP
 >>> recs = [{"text": "love it", "label": "pos"}, {"text": "hate it", "label": "neg"}] * 20
@@ -20,7 +22,6 @@ softmax temperature on that split (calibration). Seeds are fixed.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -29,15 +30,18 @@ from typing import Any
 
 from ...core.errors import BadInput
 from ...data.roots import confined, label_counts
-from ...data.splits import validation_warnings
-from ...ml.mlp import expected_calibration_error, fit_mlp, fit_temperature, forward, merge_ensemble, softmax
+from ...ml.calibration import expected_calibration_error, fit_temperature
+from ...ml.fingerprint import data_fingerprint
+from ...ml.fingerprint import legacy_text_label_sha256 as data_hash
+from ...ml.mlp import fit_mlp, forward, merge_ensemble, softmax
+from ...ml.model_dir import utc_timestamp
+from ...ml.splits import split_card, stratified_split, validation_warnings
+from .embedding import embed_texts
 from .model import EmbeddingHead, write_head
 
-__all__ = ["HeadConfig", "embed_texts", "forward", "merge_ensemble", "softmax", "train_embedding_head"]
-
-#: callback(done, total) called after each embedded batch
-ProgressCallback = Callable[[int, int], None]
-
+# data_hash: the old cards' data sha256, for scripts/sentiment_cross_domain.py to check the packaged model's card
+__all__ = ["HeadConfig", "check_records", "data_hash", "embed_texts", "forward", "merge_ensemble", "softmax",
+           "train_embedding_head"]
 
 @dataclass
 class HeadConfig:
@@ -62,76 +66,8 @@ class HeadConfig:
     source_weights: dict[str, float] = field(default_factory=dict)  # per record["source"] loss weight
 
 
-def _progress_bar(total: int, description: str):
-    """A Rich progress bar as a (callback, close) pair; silent when Rich is missing."""
-    try:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-    except ImportError:
-        return (lambda done, total: None), (lambda: None)
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False)
-    task_id = bar.add_task(description, total=total)
-    bar.start()
-    return (lambda done, _total: bar.update(task_id, completed=done)), bar.stop
-
-
-def embed_texts(
-    texts: list[str],
-    embedder: str = "multilingual-e5-small",
-    kind: str = "query",
-    *,
-    batch_size: int = 32,
-    max_chars: int = 512,
-    progress: bool | ProgressCallback = False,
-    cache_dir: str | Path | None = None,
-):
-    """Embed texts with a catalog embeddings model into an (n, dim) float32 array.
-
-    Texts are cut to ``max_chars``, embedded in batches of similar length (padding
-    costs time) and, with ``cache_dir``, cached on disk. ``progress`` is True for a
-    Rich progress bar or a ``callback(done, total)``.
-
-    >>> embed_texts(["good", "bad"], "all-minilm-l6-v2").shape   # doctest: +SKIP
-    (2, 384)
-    """
-    import numpy as np
-
-    from ...core.loading import load_task
-    from ...ml.embedding_cache import EmbeddingCache
-
-    if kind not in ("query", "passage"):
-        raise BadInput(f"embed kind {kind!r}: expected 'query' or 'passage'")
-    texts = [str(t)[:max_chars] for t in texts]
-    cache = EmbeddingCache(Path(cache_dir) / f"{embedder}-{kind}") if cache_dir else None
-    found = cache.get(texts) if cache else {}
-    todo = sorted((i for i in range(len(texts)) if i not in found), key=lambda i: len(texts[i]))
-    out = None
-    if found:
-        dim = len(next(iter(found.values())))
-        out = np.empty((len(texts), dim), dtype=np.float32)
-        for i, v in found.items():
-            out[i] = v
-    if todo:
-        callback, close = _progress_bar(len(todo), f"embedding with {embedder}") if progress is True else (progress or (lambda d, t: None), lambda: None)
-        model = load_task("embeddings", embedder)
-        try:
-            for start in range(0, len(todo), batch_size):
-                idx = todo[start:start + batch_size]
-                batch = [texts[i] for i in idx]
-                vectors = np.asarray(model.encode(batch, [kind] * len(batch)), dtype=np.float32)
-                if out is None:
-                    out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
-                out[idx] = vectors
-                if cache:
-                    cache.put(batch, vectors)
-                callback(min(start + batch_size, len(todo)), len(todo))
-        finally:
-            close()
-    if out is None:
-        return np.zeros((0, 0), dtype=np.float32)
-    return out
-
-
-def _check_records(records: list[dict]) -> tuple[list[str], list[str], list[str]]:
+def check_records(records: list[dict]) -> tuple[list[str], list[str], list[str]]:
+    """``(texts, labels, classes)`` of ``{"text", "label"}`` records; at least 2 labels of 2 examples each."""
     if not records:
         raise BadInput("no training records")
     texts, labels = [], []
@@ -146,36 +82,6 @@ def _check_records(records: list[dict]) -> tuple[list[str], list[str], list[str]
     if len(classes) < 2 or min(counts.values()) < 2:
         raise BadInput(f"need at least 2 labels with at least 2 examples each, got {label_counts(counts, 'examples')}")
     return texts, labels, classes
-
-
-def data_hash(records: list[dict]) -> str:
-    """sha256 over the sorted (text, label) pairs: the same data gives the same hash in any order."""
-    digest = hashlib.sha256()
-    for text, label in sorted((str(r["text"]), str(r["label"])) for r in records):
-        digest.update(f"{label}\t{text}\n".encode())
-    return digest.hexdigest()
-
-
-def _split(labels, sources, val_fraction: float, seed: int):
-    """Stratified by (label, source) so every domain is seen in validation."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    groups: dict[tuple, list[int]] = {}
-    for i, key in enumerate(zip(labels, sources)):
-        groups.setdefault(key, []).append(i)
-    train_idx, val_idx = [], []
-    for key in sorted(groups):
-        idx = np.array(groups[key])
-        rng.shuffle(idx)
-        n_val = round(len(idx) * val_fraction) if len(idx) >= 4 else 0
-        val_idx.extend(idx[:n_val].tolist())
-        train_idx.extend(idx[n_val:].tolist())
-    if not val_idx:  # tiny data: validate on a random share anyway
-        perm = rng.permutation(len(labels))
-        n_val = max(1, int(len(labels) * val_fraction))
-        return np.sort(perm[n_val:]), np.sort(perm[:n_val])
-    return np.array(sorted(train_idx)), np.array(sorted(val_idx))
 
 
 def featurize(texts: list[str], config: HeadConfig, *, progress=False, cache_dir=None):
@@ -208,68 +114,113 @@ def train_embedding_head(
     """
     import numpy as np
 
-    from ...ml.metrics import classification_metrics
-
     config = config or HeadConfig()
-    texts, str_labels, classes = _check_records(records)
-    sources = [str(r.get("source", "data")) for r in records]
+    if config.n_ensemble < 1:
+        raise BadInput(f"n_ensemble must be >= 1, got {config.n_ensemble}")
+    data = _prepare(records, config, progress, cache_dir)
+    split = stratified_split(data.labels, config.val_fraction, config.seed, groups=data.sources)
+    train_idx, val_idx = np.array(split[0], dtype=int), np.array(split[1], dtype=int)
+    t0 = time.perf_counter()
+    layers, fit_info = _fit(data, train_idx, val_idx, config)
+    temperature = fit_temperature(forward(layers, data.X[val_idx]), data.y[val_idx])
+    fit_info = {"temperature": round(temperature, 6), "embedding_seconds": round(data.embed_s, 1),
+                "fit_seconds": round(time.perf_counter() - t0, 1), **fit_info}
+    val_metrics = _score(data, val_idx, layers, temperature)
+    card = _card(records, data, config, (len(train_idx), len(val_idx)), fit_info, val_metrics, name=name, task=task)
+    card.update(card_extra or {})
+    write_head(out_dir, config, data.classes, layers, temperature, card)
+    return card
+
+
+@dataclass
+class _Data:
+    """The checked records as arrays: features ``X`` (n, d), class indices ``y``, and their names."""
+
+    X: Any
+    y: Any
+    classes: list[str]
+    labels: list[str]
+    sources: list[str]
+    embed_s: float
+
+
+def _prepare(records: list[dict], config: HeadConfig, progress, cache_dir) -> _Data:
+    """Check the records and embed their texts (``progress`` as for :func:`train_embedding_head`)."""
+    import numpy as np
+
+    texts, labels, classes = check_records(records)
     t0 = time.perf_counter()
     if callable(progress):  # the fit contract's (stage, done, total); embed_texts reports (done, total)
         report = progress
         progress = lambda done, total: report("embedding", done, total)
     X = featurize(texts, config, progress=progress, cache_dir=cache_dir)
-    embed_s = time.perf_counter() - t0
-    y = np.array([classes.index(label) for label in str_labels])
-    train_idx, val_idx = _split(str_labels, sources, config.val_fraction, config.seed)
-    weights = np.ones(len(y), dtype=np.float64)
+    y = np.array([classes.index(label) for label in labels])
+    return _Data(X, y, classes, labels, [str(r.get("source", "data")) for r in records], time.perf_counter() - t0)
+
+
+def _fit(data: _Data, train_idx, val_idx, config: HeadConfig) -> tuple[list, dict[str, Any]]:
+    """``n_ensemble`` MLPs (seeds ``seed``, ``seed + 1``…) on the training rows, merged into one."""
+    weights = _sample_weights(data, train_idx, config)
+    X, y = data.X, data.y
+    members, info = [], {"members": []}
+    for k in range(config.n_ensemble):
+        member, member_info = fit_mlp(X[train_idx], y[train_idx], weights[train_idx], X[val_idx], y[val_idx],
+                                      replace(config, seed=config.seed + k), len(data.classes))
+        members.append(member)
+        info["members"].append(member_info)
+    return merge_ensemble(members), info
+
+
+def _sample_weights(data: _Data, train_idx, config: HeadConfig):
+    """Per-record loss weights: ``source_weights``, then (``balance_classes``) each class's training total equalised."""
+    import numpy as np
+
+    weights = np.ones(len(data.y), dtype=np.float64)
     for src, w in config.source_weights.items():
-        weights[np.array(sources) == src] *= w
+        weights[np.array(data.sources) == src] *= w
     if config.balance_classes:
-        for c in range(len(classes)):
-            mask = y[train_idx] == c
+        for c in range(len(data.classes)):
+            mask = data.y[train_idx] == c
             total = weights[train_idx][mask].sum()
             if total:
-                weights[train_idx[mask]] *= weights[train_idx].sum() / (len(classes) * total)
-    t1 = time.perf_counter()
-    if config.n_ensemble < 1:
-        raise BadInput(f"n_ensemble must be >= 1, got {config.n_ensemble}")
-    members, fit_info = [], {"members": []}
-    for k in range(config.n_ensemble):
-        member_config = replace(config, seed=config.seed + k)
-        member, info = fit_mlp(X[train_idx], y[train_idx], weights[train_idx], X[val_idx], y[val_idx], member_config, len(classes))
-        members.append(member)
-        fit_info["members"].append(info)
-    layers = merge_ensemble(members)
-    val_logits = forward(layers, X[val_idx])
-    temperature = fit_temperature(val_logits, y[val_idx])
-    fit_s = time.perf_counter() - t1
-    probs_raw, probs = softmax(val_logits), softmax(val_logits / temperature)
-    pred = [classes[i] for i in probs.argmax(axis=1)]
-    val_metrics = classification_metrics([classes[i] for i in y[val_idx]], pred, labels=classes)
-    val_metrics["ece_before_calibration"] = round(expected_calibration_error(probs_raw, y[val_idx]), 4)
-    val_metrics["ece_after_calibration"] = round(expected_calibration_error(probs, y[val_idx]), 4)
-    per_source = {}
-    val_sources = np.array(sources)[val_idx]
-    for src in sorted(set(val_sources)):
-        m = val_sources == src
-        per_source[src] = {"n": int(m.sum()), "accuracy": round(float((probs.argmax(1)[m] == y[val_idx][m]).mean()), 4)}
-    val_metrics["accuracy_by_source"] = per_source
+                weights[train_idx[mask]] *= weights[train_idx].sum() / (len(data.classes) * total)
+    return weights
+
+
+def _score(data: _Data, val_idx, layers, temperature: float) -> dict[str, Any]:
+    """Validation metrics of the calibrated head, ECE before and after calibration, accuracy per source."""
+    import numpy as np
+
+    from ...ml.metrics import classification_metrics
+
+    classes, y_val = data.classes, data.y[val_idx]
+    logits = forward(layers, data.X[val_idx])
+    probs = softmax(logits / temperature)
+    metrics = classification_metrics([classes[i] for i in y_val], [classes[i] for i in probs.argmax(axis=1)],
+                                     labels=classes)
+    metrics["ece_before_calibration"] = round(expected_calibration_error(softmax(logits), y_val), 4)
+    metrics["ece_after_calibration"] = round(expected_calibration_error(probs, y_val), 4)
+    val_sources = np.array(data.sources)[val_idx]
+    metrics["accuracy_by_source"] = {
+        src: {"n": int((val_sources == src).sum()),
+              "accuracy": round(float((probs.argmax(1)[val_sources == src] == y_val[val_sources == src]).mean()), 4)}
+        for src in sorted(set(val_sources))}
+    return metrics
+
+
+def _card(records: list[dict], data: _Data, config: HeadConfig, sizes: tuple[int, int], training: dict[str, Any],
+          val_metrics: dict[str, Any], *, name: str, task: str) -> dict[str, Any]:
     counts: dict[str, dict[str, int]] = {}
-    for src, label in zip(sources, str_labels):
+    for src, label in zip(data.sources, data.labels):
         counts.setdefault(src, {}).setdefault(label, 0)
         counts[src][label] += 1
-    card = {
-        "name": name, "task": task, "labels": classes,
-        "format": "modelbay.embedding-head/2", "embedder": config.embedder,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "data": {"n_records": len(records), "n_train": len(train_idx), "n_validation": len(val_idx),
-                 "sha256": data_hash(records), "counts_by_source": counts},
+    return {
+        "name": name, "task": task, "labels": data.classes,
+        "format": "modelbay.embedding-head/2", "embedder": config.embedder, "created": utc_timestamp(),
+        "data": {**data_fingerprint(records), "n_train": sizes[0], "n_validation": sizes[1], "counts_by_source": counts,
+                 "split": split_card(config.seed, config.val_fraction, *sizes, stratified_by="label and source")},
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
-        "training": {"temperature": round(temperature, 6), "embedding_seconds": round(embed_s, 1),
-                     "fit_seconds": round(fit_s, 1), **fit_info},
+        "training": training,
         "metrics": {"validation": val_metrics},
-        "warnings": validation_warnings(len(val_idx), "records"),
+        "warnings": validation_warnings(sizes[1], "records"),
     }
-    card.update(card_extra or {})
-    write_head(out_dir, config, classes, layers, temperature, card)
-    return card

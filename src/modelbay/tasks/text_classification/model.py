@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ...ml.model_dir import atomic_model_dir, save_head_layers, write_card
+from ...ml.model_dir import atomic_model_dir, save_head_layers, write_card, write_json
 
 
 class EmbeddingHead:
@@ -105,7 +104,7 @@ def write_head(out_dir: str | Path, config: Any, labels: list[str], layers, temp
             "labels": labels, "n_layers": len(layers), "temperature": round(temperature, 6),
             "max_chars": config.max_chars, "extra_features": list(config.extra_features),
         }
-        (tmp / "head.json").write_text(json.dumps(head, indent=2) + "\n", encoding="utf-8")
+        write_json(tmp, "head.json", head)
         save_head_layers(tmp, layers)
         write_card(tmp, card)
     return out_dir

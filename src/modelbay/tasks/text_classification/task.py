@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from ...core.errors import BadInput
+from ...core.protocols import Evaluable, Labelled, Trainable
 from ...core.registry import register
 from ...core.task import Task, TaskInput
 from ...core.types import ClassificationOutput
@@ -98,7 +99,7 @@ BACKENDS = {"embedding-head": EmbeddingHead, "vader": VaderBackend, "snownlp": S
 
 
 @register
-class TextClassification(Task[TextInput, ClassificationOutput]):
+class TextClassification(Task[TextInput, ClassificationOutput], Trainable, Evaluable, Labelled):
     name = "text-classification"
     aliases = ("classify", "text-classifier")
     description = "Label texts with a trained classifier (any catalog or trained text-classification model)"
@@ -107,7 +108,6 @@ class TextClassification(Task[TextInput, ClassificationOutput]):
     default_model = "sentiment-e5-mlp"
     primary_field = "text"
     example_inputs = ("great service, thank you!", "太差了，再也不买了", "The delivery was late and the box was broken")
-    capabilities: ClassVar[frozenset[str]] = frozenset({"run", "train", "eval"})
     accepts_models_of: ClassVar[tuple[str, ...]] = ("sentiment", "text-classification")
     metric_family = "classification"
 
@@ -161,6 +161,11 @@ class TextClassification(Task[TextInput, ClassificationOutput]):
         if kind not in BACKENDS:
             raise ValueError(f"model {model.spec.name!r}: unknown backend {kind!r}; known: {', '.join(BACKENDS)}")
         self.backend = BACKENDS[kind](model.path, device)
+
+    @property
+    def labels(self) -> list[str]:
+        """The loaded model's labels, in the order of its probabilities."""
+        return [str(label) for label in self.backend.labels]
 
     def _forward(self, batch: list[TextInput]):
         return self.backend.predict_proba([item.text for item in batch])
