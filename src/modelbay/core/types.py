@@ -16,4 +16,19 @@ class ClassificationOutput(TaskOutput):
         return f"{self.label} ({self.score:.3f})"
 
 
-__all__ = ["ClassificationOutput"]
+def classification_outputs(labels: list[str], probabilities) -> list[ClassificationOutput]:
+    """One output per row of ``probabilities`` (rows x labels): the best label, its score and every score.
+
+    >>> classification_outputs(["no", "yes"], [[0.25, 0.75]])[0].label
+    'yes'
+    """
+    outputs = []
+    for row in probabilities:
+        row = [float(p) for p in row]
+        best = max(range(len(row)), key=row.__getitem__)
+        outputs.append(ClassificationOutput(label=labels[best], score=round(row[best], 6),
+                                            scores={label: round(p, 6) for label, p in zip(labels, row)}))
+    return outputs
+
+
+__all__ = ["ClassificationOutput", "classification_outputs"]

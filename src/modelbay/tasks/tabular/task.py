@@ -27,7 +27,7 @@ from ...core.errors import ModelUnavailable
 from ...core.protocols import Evaluable, Labelled, Trainable
 from ...core.registry import register
 from ...core.task import Task, TaskInput, TaskOutput
-from ...core.types import ClassificationOutput
+from ...core.types import ClassificationOutput, classification_outputs
 from .model import TabularModel
 
 FeatureValue = float | int | str | bool | None
@@ -130,15 +130,7 @@ class TabularClassification(_TabularTask, Labelled):
         return [str(label) for label in self.backend.labels]
 
     def postprocess(self, raw, items):
-        labels = self.backend.labels
-        outputs = []
-        for row in raw:
-            best = int(row.argmax())
-            outputs.append(ClassificationOutput(
-                label=labels[best], score=round(float(row[best]), 6),
-                scores={label: round(float(p), 6) for label, p in zip(labels, row)},
-            ))
-        return outputs
+        return classification_outputs(self.backend.labels, raw)
 
 
 @register

@@ -22,7 +22,7 @@ from ...core.errors import BadInput
 from ...core.protocols import Evaluable, Labelled, Trainable
 from ...core.registry import register
 from ...core.task import Task, TaskInput
-from ...core.types import ClassificationOutput
+from ...core.types import ClassificationOutput, classification_outputs
 from .model import EmbeddingHead
 
 
@@ -171,12 +171,4 @@ class TextClassification(Task[TextInput, ClassificationOutput], Trainable, Evalu
         return self.backend.predict_proba([item.text for item in batch])
 
     def postprocess(self, raw, items):
-        labels = self.backend.labels
-        outputs = []
-        for row in raw:
-            best = int(row.argmax())
-            outputs.append(ClassificationOutput(
-                label=labels[best], score=round(float(row[best]), 6),
-                scores={label: round(float(p), 6) for label, p in zip(labels, row)},
-            ))
-        return outputs
+        return classification_outputs(self.backend.labels, raw)
