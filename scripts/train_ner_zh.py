@@ -75,7 +75,8 @@ def write_spec(model_dir: Path, card: dict) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     from modelbay.tasks.ner.conll import load_ner_records
-    from modelbay.tasks.ner.crf import CrfConfig, train_crf
+    from modelbay.tasks.ner.crf import train_crf
+    from modelbay.tasks.ner.model import CrfConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / f"src/modelbay/models/{NAME}/{VERSION}")

@@ -15,7 +15,8 @@ import pytest
 
 from modelbay.core.errors import BadInput, ModelUnavailable
 from modelbay.evaluate import classification_metrics, evaluate_classification, load_labelled
-from modelbay.tasks.text_classification.head import HeadConfig, embed_texts, train_embedding_head
+from modelbay.tasks.text_classification.embedding import embed_texts
+from modelbay.tasks.text_classification.head import HeadConfig, train_embedding_head
 from modelbay.tasks.text_classification.model import EmbeddingHead
 
 
@@ -193,7 +194,7 @@ def test_load_labelled_jsonl_and_csv(tmp_path):
 
 @pytest.mark.parametrize("sizes", [[5, 2], [5, 4, 2], [5, 4, 3, 2]])
 def test_merged_ensemble_logits_are_the_mean_of_the_members(sizes):
-    from modelbay.tasks.text_classification.head import forward, merge_ensemble
+    from modelbay.ml.mlp import forward, merge_ensemble
 
     rng = np.random.default_rng(0)
     members = [[(rng.standard_normal((a, b)).astype(np.float32), rng.standard_normal(b).astype(np.float32))

@@ -17,9 +17,7 @@ from ...core.errors import BadInput
 from ...ml.splits import split_card, stratified_split, validation_warnings
 from .model import CONFIG_FILE, FORMAT, MODEL_FILE, CrfConfig, CrfTagger, char_features, write_crf_config
 
-# the format's names, imported from here before model.py existed
-__all__ = ["CONFIG_FILE", "FORMAT", "MODEL_FILE", "CrfConfig", "CrfTagger", "char_features", "char_tags",
-           "entity_scores", "split_sentences", "train_crf"]
+__all__ = ["char_tags", "entity_scores", "split_sentences", "train_crf"]
 
 #: with fewer records nothing is held out: a validation score of a sentence or two would mislead
 MIN_RECORDS_TO_VALIDATE = 10

@@ -78,7 +78,7 @@ class SpacyBackend:
 
 class CrfBackend:
     def __init__(self, path: Path, options: dict[str, Any], device: str = "cpu") -> None:
-        from .crf import CrfTagger
+        from .model import CrfTagger
 
         self.tagger = CrfTagger(path)
 
@@ -169,7 +169,8 @@ class Ner(Task[NerInput, NerOutput], Trainable, Evaluable):
             language = detect_language(sample)
         backend = options.pop("backend", "crf" if language == "zh" else "spacy")
         if backend == "crf":
-            from .crf import CrfConfig, train_crf
+            from .crf import train_crf
+            from .model import CrfConfig
 
             for record in records:
                 record.setdefault("language", language)

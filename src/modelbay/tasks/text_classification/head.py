@@ -32,16 +32,13 @@ from ...core.errors import BadInput
 from ...data.roots import confined, label_counts
 from ...ml.calibration import expected_calibration_error, fit_temperature
 from ...ml.fingerprint import data_fingerprint
-from ...ml.fingerprint import legacy_text_label_sha256 as data_hash
 from ...ml.mlp import fit_mlp, forward, merge_ensemble, softmax
 from ...ml.model_dir import utc_timestamp
 from ...ml.splits import split_card, stratified_split, validation_warnings
 from .embedding import embed_texts
 from .model import EmbeddingHead, write_head
 
-# data_hash: the old cards' data sha256, for scripts/sentiment_cross_domain.py to check the packaged model's card
-__all__ = ["HeadConfig", "check_records", "data_hash", "embed_texts", "forward", "merge_ensemble", "softmax",
-           "train_embedding_head"]
+__all__ = ["HeadConfig", "check_records", "featurize", "train_embedding_head"]
 
 @dataclass
 class HeadConfig:
