@@ -12,11 +12,13 @@ import typer
 
 from .cli_common import console, err_console, fail, new_table, print_json
 from .cli_keys import keys_app
+from .cli_kb import kb_app
 from .cli_models import models_app
 
 app = typer.Typer(help="modelbay: pretrained AI capabilities, offline first.", no_args_is_help=True, add_completion=False)
 app.add_typer(models_app, name="models")
 app.add_typer(keys_app, name="keys", help="API keys for the server: create, list, revoke.")
+app.add_typer(kb_app, name="kb")
 
 
 @app.command()

@@ -117,7 +117,7 @@ class APIKeyAuth:
                 return await self.app(scope, receive, send)
             return await _refuse_unauthenticated(scope, send, header, scheme, token)
         # a key that was sent and is valid is the caller's identity, on an open server too: its scopes apply
-        needed = scope_for_path(path)
+        needed = scope_for_path(path, scope.get("method", "GET"))
         if not grant.allows(needed):
             have = ", ".join(sorted(grant.scopes))
             error = MissingScope(f"API key {grant.id} lacks the {needed!r} scope that {path} needs (it has: {have})",

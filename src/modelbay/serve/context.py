@@ -172,10 +172,22 @@ class ServerContext:
             cancelled.set()  # on a disconnect the worker sees this after its current piece and stops
 
     async def sse(self, task: str, model: str | None, item: Any) -> AsyncIterator[str]:
-        """Server-sent events of :meth:`stream`: ``data: {"piece": ...}`` lines, then ``data: [DONE]``."""
+        """Server-sent events of :meth:`stream`: ``data: {"piece": ...}`` lines, then ``data: [DONE]``.
+
+        A task that generates (``Generating``) also sends its whole output last, as ``data: {"output": {...}}``
+        (a chat reply's finish reason and usage, an assistant answer's sources).
+        """
+        from ..core.protocols import Generating
+        from ..core.registry import get_task
+
+        generating = issubclass(get_task(task), Generating)
         try:
-            async for piece in self.stream(task, model, item):
-                yield f"data: {json.dumps({'piece': piece}, ensure_ascii=False)}\n\n"
+            async for event in self.stream(task, model, item, method="generate" if generating else "stream"):
+                piece, output = event if generating else (event, None)
+                if piece:
+                    yield f"data: {json.dumps({'piece': piece}, ensure_ascii=False)}\n\n"
+                if output is not None:
+                    yield f"data: {json.dumps({'output': output.model_dump(mode='json')}, ensure_ascii=False)}\n\n"
         except ModelbayError as exc:
             yield f"data: {json.dumps({'error': exc.to_dict()}, ensure_ascii=False)}\n\n"
         except Exception as exc:  # noqa: BLE001 - the response has started; the error travels as an event

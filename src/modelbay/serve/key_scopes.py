@@ -1,7 +1,7 @@
 """What an API key may do: its scopes, and which scope each server path needs.
 
-``run`` covers the tasks, the model list and the OpenAI-compatible routes; ``train``
-covers ``/v1/jobs*`` (training reads data on the server and publishes models, so a key
+``run`` covers the tasks, the model list, the OpenAI-compatible routes and knowledge-base search;
+``train`` covers ``/v1/jobs*`` and changing knowledge bases (training reads data on the server and publishes models, so a key
 that only runs models must not reach it); ``metrics`` covers ``/metrics`` (so the
 credential in a Prometheus config can do nothing else); ``admin`` implies them all.
 
@@ -58,14 +58,21 @@ def normalize_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
     return tuple(s for s in SCOPES if s in wanted)
 
 
-def scope_for_path(path: str) -> str:
-    """The scope a request to ``path`` (without the root path) needs.
+def scope_for_path(path: str, method: str = "GET") -> str:
+    """The scope a ``method`` request to ``path`` (without the root path) needs.
+
+    Knowledge bases: searching and listing are ``run``; creating, uploading and deleting change what
+    the assistant answers from, so they are ``train``.
 
     >>> scope_for_path("/v1/jobs"), scope_for_path("/metrics"), scope_for_path("/v1/tasks/sentiment")
     ('train', 'metrics', 'run')
+    >>> scope_for_path("/v1/kb/support/search", "POST"), scope_for_path("/v1/kb/support/documents", "POST")
+    ('run', 'train')
     """
     if path == "/v1/jobs" or path.startswith("/v1/jobs/"):
         return "train"
+    if (path == "/v1/kb" or path.startswith("/v1/kb/")) and method not in ("GET", "HEAD"):
+        return "run" if path.endswith("/search") and method == "POST" else "train"
     if path == "/metrics":
         return "metrics"
     return "run"

@@ -31,6 +31,7 @@ from ...core.errors import BadInput
 from .classification import calibration, classification
 from .ner import ner
 from .numeric import forecast, ranking, regression
+from .qa import qa
 from .text import RougeTokenizer, language_model, normalize_text, speech, summarization, translation
 
 FAMILIES: dict[str, Callable[..., dict[str, Any]]] = {
@@ -43,10 +44,11 @@ FAMILIES: dict[str, Callable[..., dict[str, Any]]] = {
     "ranking": ranking,
     "regression": regression,
     "forecast": forecast,
+    "assistant": qa,
 }
 
 __all__ = ["FAMILIES", "RougeTokenizer", "bootstrap_ci", "calibration", "classification", "classification_metrics", "compute", "forecast",
-           "get_family", "language_model", "ner", "normalize_text", "ranking", "regression", "speech",
+           "get_family", "language_model", "ner", "normalize_text", "qa", "ranking", "regression", "speech",
            "summarization", "translation"]
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...core.errors import BadInput, ModelbayError
 from ..context import ServerContext
+from .assistant import assistant_completion, assistant_item, assistant_stream, is_assistant_model
 from .common import OpenAIRequest, model_for, now_s
 
 ROUTE = "/v1/chat/completions"
@@ -56,7 +57,8 @@ class ChatCompletionRequest(OpenAIRequest):
         "store", "tool_choice", "top_logprobs", "user", "verbosity", "web_search_options",
     })
 
-    model: str = Field("default", description="catalog chat model, or 'default'")
+    model: str = Field("default", description="catalog chat model, 'default', or 'assistant-<kb>' to answer from "
+                       "the knowledge base <kb> with sources")
     messages: list[Message] = Field(..., description="the conversation, oldest first")
     max_tokens: int | None = Field(None, ge=1, description="most tokens to generate (older name)")
     max_completion_tokens: int | None = Field(None, ge=1, description="most tokens to generate")
@@ -98,17 +100,22 @@ def _unsupported(body: ChatCompletionRequest) -> None:
         raise BadInput("n: streaming returns one choice; send n=1 with stream=true, or stream=false")
 
 
-def chat_items(body: ChatCompletionRequest) -> list:
-    """One validated chat-task input per choice."""
-    from ...tasks.chat.task import Chat
-
-    _unsupported(body)
+def _messages(body: ChatCompletionRequest) -> list[dict[str, str]]:
     messages = []
     for i, m in enumerate(body.messages):
         role = "system" if m.role == "developer" else m.role  # OpenAI's newer name for the system role
         if role not in ("system", "user", "assistant"):
             raise BadInput(f"messages[{i}].role: {m.role!r} is not supported; use system, user or assistant")
         messages.append({"role": role, "content": _text(m, i)})
+    return messages
+
+
+def chat_items(body: ChatCompletionRequest) -> list:
+    """One validated chat-task input per choice."""
+    from ...tasks.chat.task import Chat
+
+    _unsupported(body)
+    messages = _messages(body)
     fields: dict[str, Any] = {"messages": messages}
     max_tokens = body.max_completion_tokens or body.max_tokens
     for key, value in (("max_new_tokens", max_tokens), ("temperature", body.temperature), ("top_p", body.top_p),
@@ -132,6 +139,12 @@ def _usage(outputs) -> dict:
 def install_chat(app: FastAPI, ctx: ServerContext) -> None:
     @app.post(ROUTE, tags=["openai"], summary="OpenAI-compatible chat completions (stream: true for SSE)")
     async def create_chat_completion(body: ChatCompletionRequest, request: Request):
+        if is_assistant_model(body.model):  # "assistant-<kb>": answers from a knowledge base, with sources
+            _unsupported(body)
+            item = assistant_item(body, [(m["role"], m["content"]) for m in _messages(body)])
+            if body.stream:
+                return await assistant_stream(ctx, body, item)
+            return await assistant_completion(ctx, body, item, request)
         model = model_for("chat", body.model, ROUTE)
         items = chat_items(body)
         if body.stream:

@@ -1,0 +1,144 @@
+"""Knowledge bases over HTTP: ``/v1/kb`` (list, create), ``/v1/kb/{kb}`` (show, delete), documents, search.
+
+Search (``POST /v1/kb/{kb}/search``) and the listings need the ``run`` scope; creating, uploading
+and deleting change what the assistant answers from, so they need ``train`` (``key_scopes.py``).
+Uploaded files are kept under ``<MODELBAY_HOME>/kb/<kb>/uploads/`` (the knowledge base cites them
+and re-reads them when a file of the same name is uploaded again). ``POST …/documents?stream=true``
+answers with server-sent progress events (``{"stage": "chunks", "done": 40, "total": 120}``) and
+then ``{"report": …}``; without it the answer is the report once ingestion is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..core.errors import BadInput, ModelbayError
+from .job_uploads import safe_filename
+
+MAX_UPLOAD_FILES = 64
+
+
+class CreateKB(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., description="1-64 letters, digits, '_', '.', '-'")
+    chunk_max_chars: int = Field(600, ge=10, le=20_000)
+    chunk_overlap_chars: int = Field(100, ge=0)
+    bm25_only: bool = Field(False, description="no dense index (no embedding model)")
+
+
+class SearchKB(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(..., min_length=1, max_length=4000)
+    k: int = Field(5, ge=1, le=100)
+    mode: str = Field("hybrid", pattern="^(hybrid|bm25|dense)$")
+
+
+def _kb(name: str):
+    from ..kb.shared import shared_knowledge_base
+
+    return shared_knowledge_base(name)
+
+
+async def _save_uploads(request: Request, folder: Path) -> list[Path]:
+    try:
+        form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=0)
+    except Exception as exc:  # noqa: BLE001 - Starlette/python-multipart raise their own errors for a bad body
+        raise BadInput(f"not a readable multipart/form-data body ({type(exc).__name__})",
+                       hint="send the documents as files: curl -F file=@faq.csv -F file=@manual.pdf") from None
+    uploads = [v for _, v in form.multi_items() if not isinstance(v, str)]
+    if not uploads:
+        raise BadInput("no file in the form", hint="attach documents as file fields: curl -F file=@faq.csv")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for upload in uploads:
+        path = folder / safe_filename(upload.filename or "document.txt")
+        with open(path, "wb") as out:
+            await anyio.to_thread.run_sync(shutil.copyfileobj, upload.file, out)
+        paths.append(path)
+    return paths
+
+
+def _progress_stream(kb, paths: list[Path]) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+
+    def report(stage: str, done: int, total: int) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, {"stage": stage, "done": done, "total": total})
+
+    async def events() -> AsyncIterator[str]:
+        worker = loop.run_in_executor(None, lambda: kb.add(paths, progress=report))
+        worker.add_done_callback(lambda _: loop.call_soon_threadsafe(queue.put_nowait, None))
+        while (event := await queue.get()) is not None:
+            yield f"data: {json.dumps(event)}\n\n"
+        try:
+            yield f"data: {json.dumps({'report': (await worker).model_dump()})}\n\n"
+        except ModelbayError as exc:
+            yield f"data: {json.dumps({'error': exc.to_dict()}, ensure_ascii=False)}\n\n"
+        yield "data: [DONE]\n\n"
+
+    return events()
+
+
+def install(app: FastAPI, ctx) -> None:
+    from ..kb import DEFAULT_EMBEDDING_MODEL, KnowledgeBase, delete_knowledge_base, list_knowledge_bases
+    from ..kb.shared import forget
+
+    tags = ["knowledge bases"]
+
+    async def list_kbs() -> dict:
+        return {"knowledge_bases": [k.model_dump() for k in await anyio.to_thread.run_sync(list_knowledge_bases)]}
+
+    async def create_kb(body: CreateKB) -> dict:
+        def create():
+            forget(body.name)
+            return KnowledgeBase.create(body.name, chunk_max_chars=body.chunk_max_chars,
+                                        chunk_overlap_chars=body.chunk_overlap_chars,
+                                        embedding_model=None if body.bm25_only else DEFAULT_EMBEDDING_MODEL).info()
+        return (await anyio.to_thread.run_sync(create)).model_dump()
+
+    async def show_kb(kb: str) -> dict:
+        def show():
+            base = _kb(kb)
+            return {**base.info().model_dump(), "documents": [d.model_dump() for d in base.documents()]}
+        return await anyio.to_thread.run_sync(show)
+
+    async def delete_kb(kb: str) -> dict:
+        await anyio.to_thread.run_sync(delete_knowledge_base, kb)
+        forget(kb)
+        return {"deleted": kb}
+
+    async def add_documents(kb: str, request: Request, stream: bool = False):
+        base = await anyio.to_thread.run_sync(_kb, kb)  # an unknown name fails before the upload is read
+        paths = await _save_uploads(request, base.folder / "uploads")
+        if stream:
+            return StreamingResponse(_progress_stream(base, paths), media_type="text/event-stream")
+        return (await anyio.to_thread.run_sync(base.add, paths)).model_dump()
+
+    async def remove_document(kb: str, document_id: int) -> dict:
+        return (await anyio.to_thread.run_sync(lambda: _kb(kb).remove(document_id))).model_dump()
+
+    async def search_kb(kb: str, body: SearchKB) -> dict:
+        result = await anyio.to_thread.run_sync(lambda: _kb(kb).search(body.query, k=body.k, mode=body.mode))
+        return result.model_dump()
+
+    app.add_api_route("/v1/kb", list_kbs, methods=["GET"], tags=tags, summary="Knowledge bases")
+    app.add_api_route("/v1/kb", create_kb, methods=["POST"], tags=tags, summary="Create a knowledge base")
+    app.add_api_route("/v1/kb/{kb}", show_kb, methods=["GET"], tags=tags, summary="A knowledge base and its documents")
+    app.add_api_route("/v1/kb/{kb}", delete_kb, methods=["DELETE"], tags=tags, summary="Delete a knowledge base")
+    app.add_api_route("/v1/kb/{kb}/documents", add_documents, methods=["POST"], tags=tags,
+                      summary="Upload documents (multipart files; ?stream=true for progress events)")
+    app.add_api_route("/v1/kb/{kb}/documents/{document_id}", remove_document, methods=["DELETE"], tags=tags,
+                      summary="Remove a document")
+    app.add_api_route("/v1/kb/{kb}/search", search_kb, methods=["POST"], tags=tags,
+                      summary="Search a knowledge base (hybrid BM25 + dense), without generating")
