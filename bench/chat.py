@@ -1,4 +1,6 @@
-"""Chat (SmolLM2-135M-Instruct): load times, and decoding speed against transformers' ``generate``.
+"""Chat on the transformers runtime (SmolLM2-135M-Instruct): load times, and decoding speed against ``generate``.
+
+(For the llama.cpp runtime against plain llama-cpp-python, see ``bench/chat_speed.py``.)
 
 * first load (GGUF dequantised and converted; a temporary MODELBAY_HOME) vs a
   load from the cached safetensors copy;
@@ -22,7 +24,10 @@ PROMPTS = ["Write a one-line apology for a late delivery", "What is the capital 
            "Name three colours.", "Say hello politely.", "Give me a tip for writing emails.",
            "What is a good name for a cat?", "Describe the sea in one sentence.", "How do I boil an egg?"]
 
-LOAD = "import time,torch;t=time.perf_counter();from modelbay.core.loading import load_task;load_task('chat');print(time.perf_counter()-t)"
+MODEL = "smollm2-135m-instruct"
+LOAD = ("import time,torch;t=time.perf_counter();from modelbay.core.catalog import resolve;"
+        "from modelbay.ml.llm.transformers_runtime import load_transformers_lm;"
+        f"load_transformers_lm(resolve('{MODEL}'));print(time.perf_counter()-t)")
 
 
 def load_seconds(home: str, threads: int) -> float:
@@ -50,7 +55,8 @@ def main() -> None:
 
     from modelbay.core.loading import load_task
 
-    task = load_task("chat")
+    os.environ["MODELBAY_LLM_RUNTIME"] = "transformers"
+    task = load_task("chat", MODEL)
     torch.set_num_threads(threads)
     prompts = (PROMPTS * ((args.batch + len(PROMPTS) - 1) // len(PROMPTS)))[: args.batch]
     items = [task.coerce({"prompt": p, "temperature": 0, "max_new_tokens": args.tokens}) for p in prompts]
@@ -58,10 +64,11 @@ def main() -> None:
 
     start, done = time.perf_counter(), 0
     with torch.inference_mode():
-        for req in task.preprocess(items):
-            ids = torch.tensor([req.prompt_ids])
-            out = task.lm.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=req.max_new_tokens,
-                                   do_sample=False, repetition_penalty=req.repetition_penalty)
+        for item in items:
+            ids = torch.tensor([task.llm.prompt_tokens(item.conversation())])
+            out = task.llm.lm.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
+                                       max_new_tokens=item.max_new_tokens, do_sample=False,
+                                       repetition_penalty=item.repetition_penalty)
             done += out.shape[1] - ids.shape[1]
     baseline = done / (time.perf_counter() - start)
 

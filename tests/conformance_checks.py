@@ -27,7 +27,10 @@ def batch_of_one_and_of_n_agree_and_lengths_match(cls, task) -> None:
     alone = [task([item])[0] for item in items]
     for a, b in zip(together, alone):
         assert isinstance(a, cls.Output)
-        assert_close(a.model_dump(), b.model_dump())
+        if cls.batch_invariant:
+            assert_close(a.model_dump(), b.model_dump())
+        else:  # LLM text may differ by a near-tie token (Task.batch_invariant); the structure may not
+            assert a.model_dump().keys() == b.model_dump().keys()
 
 
 def wrong_type_gives_a_clear_error(cls) -> None:

@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 
 from .cli_common import console, err_console, fail, new_table, print_json
-from .cli_keys import keys_app
 from .cli_kb import kb_app
+from .cli_keys import keys_app
 from .cli_models import models_app
 
 app = typer.Typer(help="modelbay: pretrained AI capabilities, offline first.", no_args_is_help=True, add_completion=False)

@@ -55,7 +55,7 @@ def add(name: NameArg,
     console.print(f"{len(report.added)} added, {len(report.replaced)} replaced, {len(report.unchanged)} unchanged, "
                   f"{len(report.skipped)} skipped; {report.chunks_added} chunks in {report.seconds:.1f} s")
     for path in report.skipped:
-        console.print(f"  skipped (unsupported or empty): {path}", highlight=False)
+        console.print(f"  skipped (unsupported, empty or unreadable): {path}", highlight=False)
 
 
 @kb_app.command("ls")
@@ -154,7 +154,7 @@ def ask(name: NameArg, question: Annotated[str, typer.Argument(help="the custome
         conversation: Annotated[str | None, typer.Option("--conversation", "-c", help="continue this conversation")] = None,
         generate: Annotated[bool, typer.Option("--generate/--extractive", help="LLM answer, or the passages' own sentences")] = True,
         as_json: JsonOption = False) -> None:
-    """Ask the assistant: the answer streams, then its sources (the same as `modelbay run assistant`)."""
+    """Ask the assistant: the answer streams, then its sources (the same as `modelbay run assistant`; `demo` is an example)."""
     from .api import Pipeline
 
     try:

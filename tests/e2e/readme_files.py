@@ -44,6 +44,7 @@ def make_readme_files(root: Path) -> dict[str, str]:
     _images(root)
     _tables(root)
     _entities(root)
+    _support_documents(root)
     missing = {}
     if shutil.which("espeak-ng"):
         _speech(root)
@@ -151,4 +152,49 @@ def _to_mp3(wav: Path, mp3: Path) -> None:
                 sink.mux(packet)
         for packet in stream.encode(None):
             sink.mux(packet)
+
+
+#: a small shop's support documents (the assistant's README examples): Markdown, HTML, FAQ, PDF, DOCX
+SHIPPING_MD = """# Shipping
+
+## Delivery times
+Standard delivery takes 3 to 5 working days in the EU. Express delivery arrives the next working day
+when you order before 14:00.
+
+## Costs
+Orders over 50 euros ship free. Below that, standard shipping costs 4.90 euros.
+"""
+RETURNS_HTML = """<html><body><h1>Returns</h1><p>You can return unworn items within 30 days of delivery.
+Print the prepaid return label from your account page.</p><h2>Refunds</h2><p>Refunds reach the original
+payment method within 5 business days after the warehouse receives the parcel.</p></body></html>"""
+FAQ_ROWS = [["question", "answer"],
+            ["Can I change my delivery address?", "Yes, until the order ships: open the order and choose Edit address."],
+            ["Do you ship to Switzerland?", "Yes. Deliveries to Switzerland take 5 to 7 working days; duties are included."],
+            ["怎么修改收货地址？", "发货前可以在订单详情页点击修改地址；发货后请联系客服。"],
+            ["支持哪些付款方式？", "支持信用卡、PayPal、支付宝和微信支付。"]]
+
+
+def _support_documents(root: Path) -> None:
+    import docx
+    import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    docs = root / "docs"
+    docs.mkdir()
+    (docs / "shipping.md").write_text(SHIPPING_MD, encoding="utf-8")
+    (docs / "returns.html").write_text(RETURNS_HTML, encoding="utf-8")
+    _write_csv(root / "faq.csv", FAQ_ROWS[0], FAQ_ROWS[1:])
+    with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(root / "policies.pdf") as pdf:
+        fig = Figure(figsize=(8.27, 11.69))
+        fig.text(0.1, 0.9, "Warranty", fontsize=16)
+        fig.text(0.1, 0.85, "All electronics carry a two-year warranty from the delivery date.", fontsize=10)
+        fig.text(0.1, 0.82, "Warranty claims need the order number and a photo of the fault.", fontsize=10)
+        pdf.savefig(fig)
+    handbook = docx.Document()
+    handbook.add_heading("Customer service handbook", 1)
+    handbook.add_paragraph("Our support team answers by chat and e-mail from 9:00 to 18:00, Monday to Saturday.")
+    handbook.add_heading("Escalation", 2)
+    handbook.add_paragraph("Complaints that are not solved within two days go to the team lead.")
+    handbook.save(root / "handbook.docx")
 

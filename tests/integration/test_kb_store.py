@@ -144,3 +144,12 @@ def test_search_while_adding_does_not_crash(kb, tmp_path):
     assert errors == []
     assert results and all(1 <= n <= 5 for n in results)
     assert kb.info().documents == 40 and len(kb.search("保修期", k=50).hits) == 40
+
+
+def test_an_unreadable_file_inside_a_folder_is_skipped_with_its_reason_but_named_it_fails(kb, docs):
+    (docs / "settings.json").write_text('{"theme": "dark"}', encoding="utf-8")  # JSON, but not a FAQ table
+    report = kb.add([docs])
+    assert any(p.startswith(str(docs / "settings.json")) and "(" in p for p in report.skipped)
+    assert len(report.added) == 3
+    with pytest.raises(BadInput, match="settings.json"):
+        kb.add([docs / "settings.json"])

@@ -80,3 +80,7 @@ def test_conversations_keep_turns_in_order(tmp_path):
 def test_conversation_ids_are_checked(bad):
     with pytest.raises(BadInput, match="conversation_id"):
         check_conversation_id(bad)
+
+
+def test_extractive_answer_of_a_faq_chunk_drops_its_question():
+    assert grounding.extractive_answer("支持微信支付吗？", "支持哪些付款方式？\n支持信用卡、PayPal和微信支付。") == "支持信用卡、PayPal和微信支付。"

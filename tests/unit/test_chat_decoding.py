@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from modelbay.tasks.chat.decoding import GenerationRequest, Row, choose_token
+from modelbay.ml.llm.torch_decoding import GenerationRequest, Row, choose_token
 
 
 class LetterTokenizer:

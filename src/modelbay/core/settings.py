@@ -94,3 +94,17 @@ class Settings(BaseSettings):
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def new_tokens_within_limit(value: Any, default: int) -> Any:
+    """A request's ``max_new_tokens``: ``default`` (capped by the limit) when None; over the limit, a ValueError.
+
+    For the ``mode="before"`` validators of the generating tasks' inputs (chat, summaries, content…).
+    """
+    limit = get_settings().limits.max_new_tokens
+    if value is None:
+        return min(default, limit)
+    if isinstance(value, int) and not isinstance(value, bool) and value > limit:
+        raise ValueError(f"{value} new tokens asked; the limit is {limit} (MODELBAY_LIMIT_MAX_NEW_TOKENS)")
+    return value
+

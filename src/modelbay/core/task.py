@@ -60,6 +60,13 @@ class Task(Generic[In, Out]):
     capabilities: ClassVar[frozenset[str]] = frozenset({"run"})
     #: whether ``_forward`` gains from receiving many items at once
     batchable: ClassVar[bool] = True
+    #: whether an item's output is the same whatever else shares its batch. LLM decoding is not: llama.cpp's
+    #: kernels sum in another order for another batch shape, and a greedy near-tie can then flip a token
+    #: (each output is still right for its own input; nothing is mixed between requests)
+    batch_invariant: ClassVar[bool] = True
+    #: whether streams may run at the same time as each other and as batches (thread-safe, and its runtime
+    #: batches concurrent requests itself, as the llama.cpp engine does); False: the server runs one at a time
+    concurrent_streams: ClassVar[bool] = False
     #: tasks whose catalog models this task can also run (text-classification runs sentiment models)
     accepts_models_of: ClassVar[tuple[str, ...]] = ()
     #: valid inputs (dicts or bare values) used by docs, the conformance test and benchmarks

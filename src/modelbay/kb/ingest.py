@@ -79,10 +79,10 @@ def prepare(store: KBStore, files: list[tuple[Path, bool]], settings: dict, repo
         else:
             try:
                 kind, blocks = read_document(path)
-            except EmptyDocument:
+            except BadInput as exc:  # empty or unreadable: an error when named, skipped inside a folder
                 if named:
                     raise
-                report.skipped.append(str(path))
+                report.skipped.append(str(path) if isinstance(exc, EmptyDocument) else f"{path} ({exc.message})")
                 tick(done)
                 continue
             chunks = chunk_blocks(blocks, max_chars=settings["chunk_max_chars"],

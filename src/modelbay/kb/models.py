@@ -61,6 +61,7 @@ class AddReport(BaseModel):
     added: list[str] = Field(default_factory=list, description="new documents")
     replaced: list[str] = Field(default_factory=list, description="documents whose file changed: old chunks replaced")
     unchanged: list[str] = Field(default_factory=list, description="same content hash as stored: skipped")
-    skipped: list[str] = Field(default_factory=list, description="files in added folders that are unsupported or empty")
+    skipped: list[str] = Field(default_factory=list, description="files in added folders that are unsupported, empty "
+                               "or unreadable (then with the reason in brackets)")
     chunks_added: int = 0
     seconds: float = 0.0

@@ -16,6 +16,7 @@ import asyncio
 import json
 import threading
 from collections.abc import AsyncIterator
+from contextlib import nullcontext
 from contextvars import ContextVar
 from typing import Any, Literal
 
@@ -135,7 +136,8 @@ class ServerContext:
         """
         loaded = await self.load(task, model)
         pieces_of = _generator(loaded, method)
-        lock = self.pool.slot((loaded.name, loaded.model.spec.name)).lock
+        # a task whose runtime batches concurrent requests itself streams without the model's lock
+        lock = nullcontext() if loaded.concurrent_streams else self.pool.slot((loaded.name, loaded.model.spec.name)).lock
         queue: asyncio.Queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
         cancelled = threading.Event()
@@ -177,7 +179,6 @@ class ServerContext:
         A task that generates (``Generating``) also sends its whole output last, as ``data: {"output": {...}}``
         (a chat reply's finish reason and usage, an assistant answer's sources).
         """
-        from ..core.protocols import Generating
         from ..core.registry import get_task
 
         generating = issubclass(get_task(task), Generating)

@@ -63,10 +63,14 @@ async def _save_uploads(request: Request, folder: Path) -> list[Path]:
     paths = []
     for upload in uploads:
         path = folder / safe_filename(upload.filename or "document.txt")
-        with open(path, "wb") as out:
-            await anyio.to_thread.run_sync(shutil.copyfileobj, upload.file, out)
+        await anyio.to_thread.run_sync(_copy, upload.file, path)
         paths.append(path)
     return paths
+
+
+def _copy(source, path: Path) -> None:
+    with open(path, "wb") as out:
+        shutil.copyfileobj(source, out)
 
 
 def _progress_stream(kb, paths: list[Path]) -> AsyncIterator[str]:

@@ -4,8 +4,10 @@ The decisions, in order:
 
 1. nothing retrieved, or the best passage's confidence below ``min_confidence`` -> hand off;
 2. ``generate: false`` or no LLM installed -> extractive answer from the best passage;
-3. the LLM answers from the passages; if it says it does not know -> hand off; if its answer is
-   not grounded in the passages (``grounding.grounded_share``) -> the extractive answer replaces it.
+3. the LLM answers from the passages; if it says it does not know -> hand off, unless retrieval is
+   sure (``SURE_MARGIN`` above the threshold: a small LLM misses answers that are
+   there), when the best passage answers; if its answer is not grounded in the passages
+   (``grounding.grounded_share``) -> the extractive answer replaces it.
 
 While streaming, the first characters are held back until it is clear the model is not saying
 "I don't know", so a customer never sees a half-answer turn into a handoff; an answer that
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 #: retrieval confidence below which the assistant hands off, unless the model's options or the request say otherwise
 DEFAULT_MIN_CONFIDENCE = 0.80
+#: how far above ``min_confidence`` retrieval must be for the best passage to answer when the LLM finds nothing
+SURE_MARGIN = 0.05
 #: characters held back at the start of a streamed answer to catch "I don't know" before it is shown
 HOLDBACK_CHARS = 16
 UNVERIFIED = {
@@ -79,7 +83,7 @@ class Answerer:
             note = "generation is off (generate: false)" if not item.generate else self._llm_problem
             events = self._extractive(query, passages, base, note)
         else:
-            events = self._generated(item, query, passages, base)
+            events = self._generated(item, query, passages, base, sure=threshold + SURE_MARGIN)
         output = None
         for piece, output in events:
             yield piece, output
@@ -111,7 +115,7 @@ class Answerer:
         yield answer, AssistantOutput(answer=answer, mode="extractive", handoff=False, note=note,
                                       sources=_sources(passages, cited=(1,)), **base)
 
-    def _generated(self, item: AssistantInput, query: str, passages, base: dict):
+    def _generated(self, item: AssistantInput, query: str, passages, base: dict, sure: float):
         from ...ml.llm import GenerationSettings
 
         language = base["language"]
@@ -127,7 +131,11 @@ class Answerer:
                 shown = len(text)
         answer = text.strip()
         if grounding.says_dont_know(answer) and not shown:
-            yield from self._handoff(passages, base, "the model found no answer in the passages")
+            if base["confidence"] >= sure:  # retrieval is sure: show what the documents say
+                yield from self._extractive(query, passages, base, "the model found no answer in the passages; "
+                                            "retrieval is confident, so the best passage answers")
+            else:
+                yield from self._handoff(passages, base, "the model found no answer in the passages")
             return
         if grounding.grounded_share(answer, [p.text for p in passages]) < grounding.MIN_GROUNDED_SHARE:
             fallback = grounding.extractive_answer(query, passages[0].text)

@@ -84,11 +84,14 @@ def best_supported(answer: str, passages: Sequence[str]) -> int:
 def extractive_answer(question: str, passage: str, max_chars: int = 600) -> str:
     """The passage's sentences that share the most with the question, in passage order, within ``max_chars``.
 
-    An FAQ entry ("Q: …\\nA: …") answers with its answer part.
+    An FAQ entry (its question on the first line, or "Q: …\\nA: …") answers with its answer part.
     """
     faq = re.search(r"(?:^|\n)\s*(?:A|Answer|答)\s*[:：]\s*(.+)", passage, re.DOTALL)
+    first, _, rest = passage.strip().partition("\n")
     if faq:
         passage = faq.group(1).strip()
+    elif rest.strip() and first.rstrip().endswith(("?", "？")):
+        passage = rest.strip()
     if len(passage) <= max_chars:
         return passage.strip()
     sentences = [s for s in _SENTENCE_END.split(passage) if s.strip()]

@@ -1,9 +1,19 @@
-"""Passages for a question, from the knowledge base named in the request (``modelbay.kb``)."""
+"""Passages for a question, from the knowledge base named in the request (``modelbay.kb``).
+
+The knowledge base named ``demo`` is built on first use from the example documents in this folder's
+``demo/`` (a made-up shop's policies, en and zh), so the assistant answers something right after
+installation and its examples run anywhere; every other name must have been created by the user.
+"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+DEMO_KB = "demo"
+DEMO_DOCUMENTS = Path(__file__).resolve().parent / "demo"
+_demo_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,8 @@ def retrieve(kb_name: str, query: str, k: int) -> tuple[list[Passage], float]:
     """The ``k`` best passages (hybrid BM25 + dense) and the retrieval confidence (dense cosine of the best, 0-1)."""
     from ...kb.shared import shared_knowledge_base
 
+    if kb_name == DEMO_KB:
+        _ensure_demo()
     result = shared_knowledge_base(kb_name).search(query, k=k, mode="hybrid")
     passages = [Passage(text=h.text, document=Path(h.source).name, path=h.source, heading=h.section, page=h.page,
                         chunk=h.position, score=h.score) for h in result.hits]
@@ -28,4 +40,18 @@ def retrieve(kb_name: str, query: str, k: int) -> tuple[list[Passage], float]:
     if confidence is None:  # a BM25-only knowledge base: a shared term is all it can say
         confidence = 1.0 if result.confident else 0.0
     return passages, float(confidence)
+
+
+def _ensure_demo() -> None:
+    """Create the ``demo`` knowledge base from the shipped example documents, once."""
+    from ...kb import KnowledgeBase, list_knowledge_bases
+    from ...kb.shared import forget
+
+    with _demo_lock:
+        if any(info.name == DEMO_KB for info in list_knowledge_bases()):
+            return
+        kb = KnowledgeBase.create(DEMO_KB, exist_ok=True)
+        kb.add([DEMO_DOCUMENTS])
+        kb.close()
+        forget(DEMO_KB)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ...core.task import TaskInput, TaskOutput
 
@@ -30,7 +30,15 @@ class AssistantInput(TaskInput):
     language: Literal["auto", "en", "zh"] = Field("auto", description="answer language; auto: the question's")
     min_confidence: float | None = Field(
         None, ge=0.0, le=1.0, description="retrieval confidence below which it hands off (default: the model's)")
-    max_new_tokens: int = Field(192, ge=1, le=1024, description="longest generated answer, in tokens")
+    max_new_tokens: int | None = Field(None, ge=1, le=1024, validate_default=True,
+                                       description="longest generated answer, in tokens (default 192)")
+
+    @field_validator("max_new_tokens", mode="before")
+    @classmethod
+    def _within_server_limit(cls, value):
+        from ...core.settings import new_tokens_within_limit
+
+        return new_tokens_within_limit(value, 192)
 
 
 class Source(BaseModel):

@@ -30,13 +30,15 @@ class Assistant(Task[AssistantInput, AssistantOutput], Generating, Evaluable):
     Output = AssistantOutput
     default_model = "assistant-default"
     primary_field = "question"
+    batch_invariant = False  # LLM text (see Task.batch_invariant)
     batchable = False
+    concurrent_streams = True  # retrieval and SQLite are thread-safe; the LLM's engine batches concurrent answers
     #: `modelbay eval assistant --data qa.jsonl --kb support`: retrieval hit@k/MRR, answer F1/EM/contains, handoffs
     metric_family = "assistant"
     target_field = "reference"
     example_inputs = (
-        {"kb": "modelbay-docs", "question": "How do I start the server?", "generate": False},
-        {"kb": "modelbay-docs", "question": "怎么运行测试？", "generate": False},
+        {"kb": "demo", "question": "How long do refunds take?", "generate": False},
+        {"kb": "demo", "question": "可以用微信支付吗？", "generate": False},
     )
 
     def setup(self, model, device="cpu") -> None:

@@ -1,13 +1,13 @@
-"""Chat: an instruction-tuned LLM (SmolLM2-135M-Instruct, English) with sampling and token streaming.
+"""Chat: an instruction-tuned LLM with sampling, stop strings and token streaming.
 
-The model ships as GGUF inside a package; the first load converts it and caches
-a safetensors copy (see ``_gguf_cache``). Generation is a hand-written loop
-(``_decoding``): batched with per-item parameters, so one request's sampling
-settings, seed and stop strings never leak into another's.
+The model is a catalog LLM run by the shared runtime in ``ml/llm`` (llama.cpp for
+GGUF files, transformers for checkpoints): the task only maps its inputs to
+``GenerationSettings`` and the runtime's ``Generated`` to its output. Each request
+keeps its own sampling settings, seed and stop strings, however the runtime batches.
 
 A prompt is bounded twice: its characters (system, prompt and messages together)
 at validation, before anything is tokenised, and its tokens (the model's context)
-after tokenising that one item.
+by the runtime, which tokenises one conversation at a time and stops at the first too long.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ...core.cancel import all_cancelled
 from ...core.errors import BadInput
 from ...core.protocols import Generating, ScoresRecords
 from ...core.registry import register
 from ...core.task import Task, TaskInput, TaskOutput
+from ...ml.llm.api import GenerationSettings
+from ...ml.llm.loading import DEFAULT_LANGUAGE_MODEL
 
 MAX_TEXT_CHARS = 100_000
 
@@ -62,14 +63,9 @@ class ChatInput(TaskInput):
     @field_validator("max_new_tokens", mode="before")
     @classmethod
     def _within_server_limit(cls, value):
-        from ...core.settings import get_settings
+        from ...core.settings import new_tokens_within_limit
 
-        limit = get_settings().limits.max_new_tokens
-        if value is None:
-            return min(DEFAULT_NEW_TOKENS, limit)
-        if isinstance(value, int) and not isinstance(value, bool) and value > limit:
-            raise ValueError(f"{value} new tokens asked; the limit is {limit} (MODELBAY_LIMIT_MAX_NEW_TOKENS)")
-        return value
+        return new_tokens_within_limit(value, DEFAULT_NEW_TOKENS)
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -110,6 +106,13 @@ class ChatInput(TaskInput):
         turns = [m.content for m in self.messages] if self.messages else [self.prompt or ""]
         return sum(map(len, turns)) + len(self.system or "")
 
+    def settings(self) -> GenerationSettings:
+        """How to sample the reply, for the language model."""
+        return GenerationSettings(
+            max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
+            repetition_penalty=self.repetition_penalty, seed=self.seed, stop=tuple(self.stop),
+        )
+
     def conversation(self) -> list[dict[str, str]]:
         """The messages the chat template sees."""
         turns = [m.model_dump() for m in self.messages] if self.messages else [{"role": "user", "content": self.prompt}]
@@ -136,12 +139,13 @@ class ChatOutput(TaskOutput):
 @register
 class Chat(Task[ChatInput, ChatOutput], Generating, ScoresRecords):
     name = "chat"
-    aliases = ("text-generation", "chat-completion", "llm", "assistant")
-    description = "Reply to a conversation with an instruction-tuned LLM (en); streams tokens"
+    aliases = ("text-generation", "chat-completion", "llm")
+    description = "Reply to a conversation with an instruction-tuned LLM (zh, en); streams tokens"
     Input = ChatInput
     Output = ChatOutput
-    default_model = "smollm2-135m-instruct"
+    default_model = DEFAULT_LANGUAGE_MODEL
     primary_field = "prompt"
+    batch_invariant = False  # LLM text (see Task.batch_invariant)
     #: `modelbay eval chat --data texts.jsonl`: perplexity of the model on each record's "text"
     metric_family = "language-model"
     target_field = "text"
@@ -167,73 +171,28 @@ class Chat(Task[ChatInput, ChatOutput], Generating, ScoresRecords):
 
     def eval_predictions(self, records):
         """Per-token natural-log likelihoods of each record's text (its first token is given, not scored)."""
-        import torch
-
-        scores = []
-        for rec in records:
-            ids = self.tokenizer(rec["text"], add_special_tokens=False)["input_ids"][: self.context_tokens]
-            if len(ids) < 2:
-                raise BadInput(f"text {rec['text'][:40]!r} is under 2 tokens; perplexity needs at least 2")
-            with torch.inference_mode():
-                logits = self.lm(torch.tensor([ids], device=self.lm.device)).logits[0, :-1].float()
-            logp = torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(ids[1:], device=logits.device)[:, None])
-            scores.append(logp[:, 0].tolist())
-        return scores
+        return [self.llm.token_logprobs(rec["text"]) for rec in records]
 
     def setup(self, model, device="cpu") -> None:
         super().setup(model, device)
-        from .gguf_cache import load_causal_lm  # threads: MODELBAY_NUM_THREADS, applied by core.loading
-        gguf_file = model.spec.options.get("gguf_file")
-        if not gguf_file:
-            raise ValueError(f"model {model.spec.name!r}: options.gguf_file is missing from its catalog spec")
-        self.lm, self.tokenizer = load_causal_lm(model, gguf_file, device)
-        gen = self.lm.generation_config
-        eos = gen.eos_token_id if isinstance(gen.eos_token_id, list) else [gen.eos_token_id]
-        # end-of-text ends a reply as surely as end-of-turn does
-        ends = [self.tokenizer.eos_token, "<|endoftext|>", "<|im_end|>", "<|eot_id|>"]
-        vocab = self.tokenizer.get_vocab()
-        self.eos_ids = {i for i in eos if i is not None} | {vocab[t] for t in ends if t in vocab}
-        self.pad_id = gen.pad_token_id if gen.pad_token_id is not None else min(self.eos_ids)
-        self.context_tokens = int(getattr(self.lm.config, "max_position_embeddings", 2048))
+        from ...ml.llm import language_model
 
-    def _request(self, item: ChatInput):
-        from .decoding import GenerationRequest
-
-        text = self.tokenizer.apply_chat_template(item.conversation(), add_generation_prompt=True, tokenize=False)
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        room = self.context_tokens - len(ids)
-        if room < 1:
-            raise BadInput(
-                f"the conversation is {len(ids)} tokens; the model reads at most {self.context_tokens}",
-                hint="drop or shorten earlier messages",
-            )
-        return GenerationRequest(
-            prompt_ids=ids, max_new_tokens=min(item.max_new_tokens, room), temperature=item.temperature,
-            top_p=item.top_p, top_k=item.top_k, repetition_penalty=item.repetition_penalty, seed=item.seed,
-            stop=list(item.stop),
-        )
+        # the catalog's shared copy: the assistant and others asking for this model use the same weights
+        self.llm = language_model(model.spec.name, device)
+        self.context_tokens = self.llm.context_tokens
+        # llama.cpp's engine batches concurrent requests itself (continuous batching): the server lets
+        # streams run side by side instead of one at a time
+        self.concurrent_streams = getattr(self.llm, "runtime", None) == "llama.cpp"
 
     def preprocess(self, items: list[ChatInput]):
-        from .decoding import GenerationRequest
-
-        requests = []
-        for item in items:
-            if all_cancelled():  # every request is gone (server): tokenise no more; generation stops at once
-                placeholder = GenerationRequest(prompt_ids=[self.pad_id], max_new_tokens=1)
-                return requests + [placeholder] * (len(items) - len(requests))
-            requests.append(self._request(item))
-        return requests
+        return [(item.conversation(), item.settings()) for item in items]
 
     def _forward(self, batch):
-        from .decoding import decode
-
-        rows = None
-        for rows in decode(self.lm, self.tokenizer, batch, self.eos_ids, self.pad_id):
-            pass
-        return rows
+        conversations, settings = zip(*batch)
+        return self.llm.complete_batch(conversations, settings)
 
     def postprocess(self, raw, items):
-        return [_output(row) for row in raw]
+        return [_output(generated) for generated in raw]
 
     def stream(self, item: ChatInput) -> Iterator[str]:
         """Yield the reply in pieces as tokens are generated; closing the iterator stops generation.
@@ -249,24 +208,20 @@ class Chat(Task[ChatInput, ChatOutput], Generating, ScoresRecords):
 
         For protocol adapters (OpenAI-style streams end with a finish reason and usage).
         """
-        from .decoding import decode
-
-        emitted, row = 0, None
-        for (row,) in decode(self.lm, self.tokenizer, [self._request(item)], self.eos_ids, self.pad_id):
-            text = row.settled_text()
-            if len(text) > emitted and not row.done:
-                yield text[emitted:], None
-                emitted = len(text)
-        yield row.text[emitted:], _output(row)
+        pieces = self.llm.stream(item.conversation(), item.settings())
+        try:
+            for piece, generated in pieces:
+                yield piece, None if generated is None else _output(generated)
+        finally:
+            pieces.close()  # a consumer that stops iterating stops the generation
 
 
-def _output(row) -> ChatOutput:
-    prompt = len(row.request.prompt_ids)
+def _output(generated) -> ChatOutput:
+    prompt, completion = generated.prompt_tokens, generated.completion_tokens
     return ChatOutput(
-        text=row.text,
+        text=generated.text,
         # a cancelled row's output is never delivered (its request is gone); "length" -- cut short -- keeps
         # the output schema what clients know
-        finish_reason="length" if row.finish_reason == "cancelled" else row.finish_reason,
-        usage=ChatUsage(prompt_tokens=prompt, completion_tokens=row.completion_tokens,
-                        total_tokens=prompt + row.completion_tokens),
+        finish_reason="length" if generated.finish_reason == "cancelled" else generated.finish_reason,
+        usage=ChatUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion),
     )

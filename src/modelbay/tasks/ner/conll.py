@@ -4,8 +4,8 @@ Formats (``format=`` or inferred from the file name):
 
 * ``conll`` (``.conll``, ``.bio``, ``.iob``, ``.tsv``) — one token per line, its tag in the last
   column (CoNLL-2003's four columns work), a blank line between sentences, ``-DOCSTART-`` lines
-  skipped. Tags ``O`` or ``B-``/``I-``/``E-``/``S-``/``L-``/``U-`` + label: BIO, IOB1, IOB2, BIOES
-  and BILOU all read the same. Character-per-line Chinese CoNLL joins without spaces.
+  skipped. Tags ``O`` or ``B-``/``I-``/``M-``/``E-``/``S-``/``L-``/``U-`` + label: BIO, IOB1, IOB2,
+  BIOES, BMES (MSRA's) and BILOU all read the same. Character-per-line Chinese CoNLL joins without spaces.
 * ``word/tag`` (``.txt``) — People's Daily style: ``word/tag`` tokens separated by spaces, one
   sentence or paragraph per line. ``nr`` person, ``ns`` place, ``nt`` organisation (and their
   sub-tags ``nrf``, ``nsf``…); consecutive ``nr`` tokens (family + given name, 江/nr 泽民/nr) are
@@ -40,7 +40,7 @@ _EXTENSIONS = {".conll": "conll", ".conllu": "conll", ".bio": "conll", ".iob": "
                ".tsv": "conll", ".txt": "word/tag", ".jsonl": "jsonl", ".json": "jsonl", ".spacy": "spacy"}
 _LABELS = {"PERSON": "PER", "PER": "PER", "NR": "PER", "GPE": "LOC", "LOC": "LOC", "LOCATION": "LOC", "NS": "LOC",
            "ORG": "ORG", "ORGANIZATION": "ORG", "ORGANISATION": "ORG", "NT": "ORG"}
-_TAG = re.compile(r"^(?:O|([BIESLU])-(.+))$")
+_TAG = re.compile(r"^(?:O|([BIEMSLU])-(.+))$")
 _DOC_ID = re.compile(r"^\d{8}-\d{2}-\d{3}-\d{3}$")
 _CLOSE = re.compile(r"^(.*/[^/\]]+)\]([A-Za-z]+)$")
 
@@ -72,16 +72,16 @@ def join_tokens(tokens: list[str], language: str | None) -> tuple[str, list[int]
 
 
 def tags_to_spans(tags: list[str]) -> list[tuple[int, int, str]]:
-    """Token spans ``(start, end_exclusive, label)`` from BIO/IOB1/IOB2/BIOES/BILOU tags (already validated)."""
+    """Token spans ``(start, end_exclusive, label)`` from BIO/IOB1/IOB2/BIOES/BMES/BILOU tags (already validated)."""
     spans: list[tuple[int, int, str]] = []
     start, label = None, None
     for i, tag in enumerate([*tags, "O"]):
         prefix, _, name = tag.partition("-")
-        continues = prefix in ("I", "E", "L") and label == name and start is not None
+        continues = prefix in ("I", "M", "E", "L") and label == name and start is not None
         if start is not None and not continues:
             spans.append((start, i, label))
             start, label = None, None
-        if prefix in ("B", "S", "U") or (prefix in ("I", "E", "L") and start is None):
+        if prefix in ("B", "S", "U") or (prefix in ("I", "M", "E", "L") and start is None):
             start, label = i, name
         if prefix in ("E", "L", "S", "U"):
             spans.append((start, i + 1, label))

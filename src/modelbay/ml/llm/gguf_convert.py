@@ -22,7 +22,7 @@ from ...core.catalog import ResolvedModel, sha256_file
 from ...core.errors import ModelUnavailable
 from ...core.settings import get_settings
 
-log = logging.getLogger("modelbay.tasks.gguf")
+log = logging.getLogger("modelbay.ml.llm.gguf")
 
 
 def converted_dir(resolved: ResolvedModel, gguf_file: str) -> Path:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ...core.cancel import all_cancelled, row_cancelled
+from .stops import cut_at_stop, settled_text
 
 #: tokens (rows x positions) per model call while reading the prompts: the prompt's pass is cut into calls
 #: of this size so a cancel is seen within one call (~2 s for SmolLM2-135M on one busy core), while a
@@ -72,26 +73,16 @@ class Row:
             return
         self.tokens.append(token)
         self.seen.add(token)
-        self.text = self.tokenizer.decode(self.tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False)
-        cut = min((i for i in (self.text.find(s) for s in self.request.stop) if i >= 0), default=-1)
-        if cut >= 0:
-            self.text = self.text[:cut]
+        text = self.tokenizer.decode(self.tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+        self.text, stopped = cut_at_stop(text, self.request.stop)
+        if stopped:
             self.finish_reason = "stop"
         elif self.completion_tokens >= self.request.max_new_tokens:
             self.finish_reason = "length"
 
     def settled_text(self) -> str:
         """The text that can no longer change: without a trailing partial character or stop-string prefix."""
-        if self.done:
-            return self.text
-        text = self.text.rstrip("\ufffd")  # bytes of a character still being generated
-        held = 0
-        for stop in self.request.stop:
-            for k in range(min(len(stop) - 1, len(text)), held, -1):
-                if text.endswith(stop[:k]):
-                    held = k
-                    break
-        return text[: len(text) - held]
+        return self.text if self.done else settled_text(self.text, self.request.stop)
 
 
 def choose_token(logits, row: Row) -> int:

@@ -1,0 +1,149 @@
+"""LLM speed: plain llama-cpp-python ``Llama.create_chat_completion`` vs modelbay's llama.cpp runtime.
+
+Same GGUF file, same prompts, same thread count, one process. For each model:
+
+* single stream, greedy, ``--tokens`` new tokens: tokens/s (prompt read included, as a client sees it);
+* ``--streams`` concurrent conversations: aggregate tokens/s. The baseline runs them one after
+  another (one ``Llama`` object is not thread-safe: that is what a server built on it does);
+  modelbay's run them at once in threads (continuous batching);
+* time to first token, p50 over the short prompts, single stream;
+* prefill tokens/s on a ~600-token prompt (three passages of context; 1 new token).
+
+Best of ``--repeats`` alternating runs for each figure, so a burst of load on a shared machine
+hurts both sides alike.
+
+    python bench/chat_speed.py [--models smollm2-135m-instruct qwen2.5-coder-0.5b-instruct] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+
+PROMPTS = ["Write a short story about a lighthouse keeper.", "Explain how a bicycle works, step by step.",
+           "Describe the sea to someone who has never seen it.", "Write a letter to a customer about a late order.",
+           "List ten things to pack for a camping trip, with reasons.", "Explain what a database index is.",
+           "Tell me about the history of tea.", "Write a poem about autumn in a city."]
+
+
+def context_passages(count_tokens, target_tokens: int = 600) -> str:
+    """Three passages of real prose from the Python standard library's docs (argparse, json, logging)."""
+    import argparse as a
+    import json as j
+    import logging as lg
+
+    text = "\n\n".join(f"Passage {i + 1}:\n{(m.__doc__ or '').strip()}" for i, m in enumerate((a, j, lg)))
+    while count_tokens(text) > target_tokens:
+        text = text[: int(len(text) * 0.95)]
+    return text
+
+
+def run_baseline(llama, prompt: str, tokens: int, stream: bool = False):
+    llama.reset()  # no reuse of the previous prompt's KV cache: both sides read every prompt
+    messages = [{"role": "user", "content": prompt}]
+    start = time.perf_counter()
+    if stream:
+        for chunk in llama.create_chat_completion(messages, max_tokens=tokens, temperature=0.0, stream=True):
+            if chunk["choices"][0]["delta"].get("content"):
+                return time.perf_counter() - start
+    out = llama.create_chat_completion(messages, max_tokens=tokens, temperature=0.0, repeat_penalty=1.0)
+    return out["usage"]["completion_tokens"], out["usage"]["prompt_tokens"], time.perf_counter() - start
+
+
+def run_ours(llm, prompt: str, tokens: int, stream: bool = False):
+    from modelbay.ml.llm import GenerationSettings
+
+    settings = GenerationSettings(max_new_tokens=tokens, temperature=0.0, repetition_penalty=1.0)
+    messages = [{"role": "user", "content": prompt}]
+    start = time.perf_counter()
+    if stream:
+        for piece, _ in llm.stream(messages, settings):
+            if piece:
+                return time.perf_counter() - start
+    out = llm.complete(messages, settings)
+    return out.completion_tokens, out.prompt_tokens, time.perf_counter() - start
+
+
+def concurrent(fn, prompts: list[str], tokens: int, parallel: bool) -> float:
+    results: list = [None] * len(prompts)
+
+    def one(i):
+        results[i] = fn(prompts[i], tokens)
+
+    start = time.perf_counter()
+    if parallel:
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(len(prompts))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    else:
+        for i in range(len(prompts)):
+            one(i)
+    return sum(r[0] for r in results) / (time.perf_counter() - start)
+
+
+def measure(name: str, args) -> dict:
+    from llama_cpp import Llama
+
+    from modelbay.core.catalog import resolve
+    from modelbay.ml.llm.llamacpp_runtime import load_llamacpp_lm
+
+    resolved = resolve(name)
+    gguf = str(resolved.file(resolved.spec.options["gguf_file"]))
+    llama = Llama(model_path=gguf, n_ctx=4096, n_batch=512, n_threads=args.threads, n_threads_batch=args.threads,
+                  verbose=False)
+    ours = load_llamacpp_lm(resolved)
+    base_call = lambda p, n, stream=False: run_baseline(llama, p, n, stream)
+    our_call = lambda p, n, stream=False: run_ours(ours, p, n, stream)
+    context = context_passages(lambda text: ours.count_tokens([{"role": "user", "content": text}])) + "\n\nSummarise the three passages in one sentence."
+    prompts = (PROMPTS * args.streams)[: args.streams]
+    best: dict[str, dict[str, float]] = {"llama-cpp-python": {}, "modelbay": {}}
+    for _ in range(args.repeats):
+        for side, call in (("llama-cpp-python", base_call), ("modelbay", our_call)):
+            got = best[side]
+            new, _, seconds = call(PROMPTS[0], args.tokens)
+            got["single tok/s"] = max(got.get("single tok/s", 0), new / seconds)
+            rate = concurrent(call, prompts, args.tokens, parallel=side == "modelbay")
+            got[f"{args.streams} streams tok/s"] = max(got.get(f"{args.streams} streams tok/s", 0), rate)
+            ttft = statistics.median(call(p, args.tokens, True) for p in PROMPTS[:5])
+            got["TTFT p50 s"] = min(got.get("TTFT p50 s", 1e9), ttft)
+            _, prompt_tokens, seconds = call(context, 1)
+            got["prefill tok/s"] = max(got.get("prefill tok/s", 0), prompt_tokens / seconds)
+            got["prefill prompt tokens"] = prompt_tokens
+    ours.close()
+    llama.close()
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", nargs="+", default=["smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--streams", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    os.environ["MODELBAY_NUM_THREADS"] = str(args.threads)
+    print(f"threads {args.threads}, {args.tokens} new tokens, greedy, {args.streams} streams, "
+          f"best of {args.repeats}; cpu_count {os.cpu_count()}", flush=True)
+    for name in args.models:
+        best = measure(name, args)
+        base, ours = best["llama-cpp-python"], best["modelbay"]
+        print(f"\n{name}")
+        print(f"  {'':28s} {'llama-cpp-python':>17s} {'modelbay':>10s} {'ratio':>7s}")
+        for key in base:
+            ratio = ours[key] / base[key] if base[key] else float("nan")
+            print(f"  {key:28s} {base[key]:17.2f} {ours[key]:10.2f} {ratio:7.2f}")
+        single = ours["single tok/s"]
+        print(f"  modelbay {args.streams} streams / single stream: {ours[f'{args.streams} streams tok/s'] / single:.2f}x",
+              flush=True)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

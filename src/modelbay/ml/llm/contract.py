@@ -1,0 +1,70 @@
+"""The types of the LLM contract (re-exported by ``api.py``, which also loads models): what runtimes implement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+#: one chat turn, as chat templates take it: {"role": "system"|"user"|"assistant", "content": "..."}
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """How to sample one reply. ``temperature == 0`` is greedy (``top_p``/``top_k``/``seed`` unused).
+
+    ``repetition_penalty=None`` takes the model's own default (its catalog ``options.repetition_penalty``,
+    else 1.0, none): small models such as Qwen2.5 0.5B loop without one.
+    """
+
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int = 0
+    repetition_penalty: float | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A finished reply: its text (stop string excluded), why it ended and what it cost in tokens."""
+
+    text: str
+    finish_reason: Literal["stop", "length", "cancelled"]
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@runtime_checkable
+class LanguageModel(Protocol):
+    """An instruction-tuned causal LM with a chat template, safe to call from several threads."""
+
+    name: str  # the catalog name it was loaded from
+    context_tokens: int  # prompt + reply tokens the model reads at most
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens of ``messages`` once the chat template (with the generation prompt) is applied."""
+
+    def stream(self, messages: Sequence[Message], settings: GenerationSettings) -> Iterator[tuple[str, Generated | None]]:
+        """Yield ``(piece, None)`` as text comes, then ``(last piece, Generated)``; closing it stops generation.
+
+        Raises ``core.errors.BadInput`` when the prompt does not fit the context.
+        """
+
+    def complete(self, messages: Sequence[Message], settings: GenerationSettings) -> Generated:
+        """The whole reply at once."""
+
+    def complete_batch(
+        self, conversations: Sequence[Sequence[Message]], settings: Sequence[GenerationSettings]
+    ) -> list[Generated]:
+        """Several replies generated together (one settings object per conversation); outputs never mix."""
+
+
+@runtime_checkable
+class ScoresText(Protocol):
+    """A model that can score text (perplexity): both runtimes implement it."""
+
+    def token_logprobs(self, text: str) -> list[float]:
+        """Natural-log likelihood of each token of ``text`` given the ones before (the first is not scored)."""

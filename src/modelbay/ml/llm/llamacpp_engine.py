@@ -1,0 +1,170 @@
+"""Continuous batching on one llama.cpp context: every running sequence advances in the same model call.
+
+One worker thread owns the context. Each step it builds one ``llama_batch``: the
+last sampled token of every sequence that is generating, then chunks of the prompts
+of sequences that are still being read (at most ``prefill_chunk_tokens()`` prompt
+tokens per step, so a long prompt never stalls the others for long), each token
+tagged with its sequence's id. After ``llama_decode`` every sequence whose logits
+came out samples its next token with its own :class:`TokenSampler`. A new request
+joins between two steps, as soon as a sequence slot and room in the KV cache are free;
+a finished, closed or cancelled sequence leaves between two steps and its KV cells
+are freed. Outputs never mix: a sequence only ever reads its own logits and its own
+cells (llama.cpp masks attention by sequence id).
+
+Each sequence slot has its own KV stream of a whole context (``kv_unified = False``),
+and a request's prompt plus its new tokens never exceed a context, so a running
+sequence never runs out of cells; it also makes a reply independent of what runs
+beside it (same cells, same arithmetic as alone).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+from ...core.errors import ModelbayError
+from .contract import Generated, GenerationSettings
+from .sampling import TokenSampler
+from .stops import cut_at_stop
+
+log = logging.getLogger("modelbay.ml.llm.llamacpp")
+
+
+class Sequence:
+    """One request being generated: its prompt, sampling state, reply so far and where its events go."""
+
+    def __init__(self, prompt_ids: list[int], settings: GenerationSettings, max_new_tokens: int,
+                 cancelled: Callable[[], bool] = lambda: False) -> None:
+        self.prompt_ids, self.settings, self.max_new_tokens = prompt_ids, settings, max_new_tokens
+        self.sampler = TokenSampler(settings, prompt_ids)
+        self.cancelled = cancelled  # asked between steps: the request that wanted it is gone
+        self.closed = False  # its consumer stopped reading (a closed stream)
+        self.slot: int | None = None  # its sequence id in the KV cache while it runs
+        self.read = 0  # prompt tokens in the KV cache
+        self.pending: int | None = None  # the last sampled token, fed to the model at the next step
+        self.reply = b""
+        self.text = ""
+        self.completion_tokens = 0
+        self.finish_reason: str | None = None
+        self.events: queue.SimpleQueue = queue.SimpleQueue()  # ("text", str) ... then ("done", Generated|Exception)
+
+    def wanted(self) -> bool:
+        return not self.closed and not self.cancelled()
+
+    def result(self) -> Generated:
+        return Generated(text=self.text, finish_reason=self.finish_reason, prompt_tokens=len(self.prompt_ids),
+                         completion_tokens=self.completion_tokens)
+
+
+class Engine:
+    """The worker thread and its queue of sequences, over a ``NativeModel``."""
+
+    def __init__(self, native, prefill_chunk_tokens: Callable[[], int]) -> None:
+        self.native = native
+        self.prefill_chunk_tokens = prefill_chunk_tokens
+        self.step_listeners: list[Callable[[], None]] = []
+        self.waiting: list[Sequence] = []
+        self.running: list[Sequence] = []
+        self.free_slots = list(range(native.sequences - 1))  # the last id is kept for scoring text
+        self.stopping = False
+        self.wakeup = threading.Condition()
+        self.worker = threading.Thread(target=self._run, name="modelbay-llama.cpp", daemon=True)
+        self.worker.start()
+
+    def submit(self, sequences: list[Sequence]) -> None:
+        with self.wakeup:
+            self.waiting.extend(sequences)
+            self.wakeup.notify()
+
+    def stop(self) -> None:
+        with self.wakeup:
+            self.stopping = True
+            self.wakeup.notify()
+        self.worker.join()
+
+    def _run(self) -> None:
+        while True:
+            with self.wakeup:
+                while not self.stopping and not self.waiting and not self.running:
+                    self.wakeup.wait()
+                if self.stopping:
+                    return
+                self._admit()
+                self._drop_unwanted()  # after admitting: a request gone while it waited never runs a step
+            if self.running:
+                try:
+                    self._step()
+                except Exception as exc:
+                    log.exception("llama.cpp step failed")
+                    for seq in list(self.running):
+                        self._finish(seq, None, error=exc)
+
+    def _drop_unwanted(self) -> None:
+        for seq in [s for s in self.waiting if not s.wanted()]:
+            self.waiting.remove(seq)
+            self._finish(seq, "cancelled")
+        for seq in [s for s in self.running if not s.wanted()]:
+            self._finish(seq, "cancelled")
+
+    def _admit(self) -> None:
+        """Start waiting sequences, oldest first, while a slot is free (each slot has a whole context of cells)."""
+        while self.waiting and self.free_slots:
+            seq = self.waiting.pop(0)
+            seq.slot = self.free_slots.pop(0)
+            self.running.append(seq)
+
+    def _step(self) -> None:
+        """One ``llama_decode`` over every running sequence, then one token for each that has logits."""
+        entries: list[tuple[int, int, int, bool]] = []
+        sampling: list[tuple[int, Sequence]] = []
+        for seq in self.running:
+            if seq.pending is not None:
+                position = len(seq.prompt_ids) + seq.completion_tokens - 1
+                entries.append((seq.pending, position, seq.slot, True))
+                sampling.append((len(entries) - 1, seq))
+        room = min(self.prefill_chunk_tokens(), self.native.batch_tokens - len(entries))
+        for seq in self.running:
+            left = len(seq.prompt_ids) - seq.read
+            if seq.pending is not None or left == 0 or room <= 0:
+                continue
+            take = min(room, left)
+            for k in range(seq.read, seq.read + take):
+                entries.append((seq.prompt_ids[k], k, seq.slot, k == len(seq.prompt_ids) - 1))
+            seq.read, room = seq.read + take, room - take
+            if seq.read == len(seq.prompt_ids):
+                sampling.append((len(entries) - 1, seq))
+        with self.native.lock:
+            code = self.native.decode(entries)
+            if code != 0:
+                raise ModelbayError(f"llama.cpp could not run a batch of {len(entries)} tokens (llama_decode: {code})")
+            logits = [(self.native.logits(index), seq) for index, seq in sampling]
+        for listener in list(self.step_listeners):  # before any caller hears of this step's tokens
+            listener()
+        for row, seq in logits:
+            self._push(seq, seq.sampler.choose(row))
+
+    def _push(self, seq: Sequence, token: int) -> None:
+        seq.completion_tokens += 1
+        seq.pending = None
+        if self.native.is_end(token):
+            return self._finish(seq, "stop")
+        seq.sampler.add(token)
+        seq.reply += self.native.piece(token)
+        seq.text, stopped = cut_at_stop(seq.reply.decode("utf-8", "replace"), seq.settings.stop)
+        if stopped:
+            return self._finish(seq, "stop")
+        if seq.completion_tokens >= seq.max_new_tokens:
+            return self._finish(seq, "length")
+        seq.pending = token
+        seq.events.put(("text", seq.text))
+
+    def _finish(self, seq: Sequence, reason: str | None, error: Exception | None = None) -> None:
+        seq.finish_reason = reason or "stop"
+        if seq in self.running:
+            self.running.remove(seq)
+            with self.native.lock:
+                self.native.forget(seq.slot)
+            self.free_slots.append(seq.slot)
+        seq.events.put(("done", error if error is not None else seq.result()))

