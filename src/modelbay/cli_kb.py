@@ -27,13 +27,16 @@ def create(name: NameArg,
            chunk_chars: Annotated[int, typer.Option(help="largest chunk, in characters")] = 600,
            overlap_chars: Annotated[int, typer.Option(help="characters shared by neighbouring chunks")] = 100,
            bm25_only: Annotated[bool, typer.Option("--bm25-only", help="no dense index (no embedding model)")] = False,
+           threshold: Annotated[float, typer.Option(help="retrieval confidence (dense cosine) below which the "
+                                                         "assistant hands off")] = 0.85,
            exist_ok: Annotated[bool, typer.Option("--exist-ok", help="no error if it exists")] = False) -> None:
     """Create an empty knowledge base."""
     from .kb import DEFAULT_EMBEDDING_MODEL, KnowledgeBase
 
     try:
         kb = KnowledgeBase.create(name, embedding_model=None if bm25_only else DEFAULT_EMBEDDING_MODEL,
-                                  chunk_max_chars=chunk_chars, chunk_overlap_chars=overlap_chars, exist_ok=exist_ok)
+                                  chunk_max_chars=chunk_chars, chunk_overlap_chars=overlap_chars,
+                                  confidence_threshold=threshold, exist_ok=exist_ok)
     except _errors() as exc:
         fail(exc)
     console.print(f"created knowledge base {name!r} in {kb.folder}\nadd documents:  modelbay kb add {name} docs/ faq.csv")

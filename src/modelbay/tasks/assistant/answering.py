@@ -2,7 +2,9 @@
 
 The decisions, in order:
 
-1. nothing retrieved, or the best passage's confidence below ``min_confidence`` -> hand off;
+1. nothing retrieved, or retrieval not confident (``KnowledgeBase.search``: the best passage's cosine
+   below the threshold — the request's ``min_confidence``, else the knowledge base's — by more than
+   a small margin when it shares a word with the question) -> hand off;
 2. ``generate: false`` or no LLM installed -> extractive answer from the best passage;
 3. the LLM answers from the passages; if it says it does not know -> hand off, unless retrieval is
    sure (``SURE_MARGIN`` above the threshold: a small LLM misses answers that are
@@ -28,8 +30,6 @@ from .schema import AssistantInput, AssistantOutput, Source
 
 log = logging.getLogger(__name__)
 
-#: retrieval confidence below which the assistant hands off, unless the model's options or the request say otherwise
-DEFAULT_MIN_CONFIDENCE = 0.80
 #: how far above ``min_confidence`` retrieval must be for the best passage to answer when the LLM finds nothing
 SURE_MARGIN = 0.05
 #: characters held back at the start of a streamed answer to catch "I don't know" before it is shown
@@ -44,7 +44,8 @@ class Answerer:
     def __init__(self, options: dict[str, Any], device: str = "cpu") -> None:
         self.options = options
         self.device = device
-        self.min_confidence = float(options.get("min_confidence", DEFAULT_MIN_CONFIDENCE))
+        # the request's, else the model spec's, else the knowledge base's own threshold
+        self.min_confidence = options.get("min_confidence")
         self.conversations = conversations()
         self._llm, self._llm_problem, self._llm_lock = None, None, threading.Lock()
 
@@ -72,11 +73,11 @@ class Answerer:
         else:
             history = self.conversations.history(conversation_id) if item.conversation_id else []
         query = self._standalone(item, history, language)
-        passages, confidence = retrieve(item.kb, query, item.top_k)
+        wanted = item.min_confidence if item.min_confidence is not None else self.min_confidence
+        passages, confidence, confident, threshold = retrieve(item.kb, query, item.top_k, wanted)
         base = {"language": language, "confidence": round(confidence, 4), "conversation_id": conversation_id,
                 "standalone_question": query}
-        threshold = self.min_confidence if item.min_confidence is None else item.min_confidence
-        if not passages or confidence < threshold:
+        if not passages or not confident:
             note = f"best retrieval confidence {confidence:.2f} is below {threshold:.2f}"
             events = self._handoff(passages, base, note)
         elif not item.generate or self.language_model() is None:
@@ -100,8 +101,10 @@ class Answerer:
 
             messages = prompts.rewrite_messages(item.question, history, language)
             rewritten = self._llm.complete(messages, GenerationSettings(max_new_tokens=64, stop=("\n",))).text.strip()
-            if rewritten:
-                return rewritten[:1000]
+            answers = [m["content"] for m in history if m["role"] == "assistant"]
+            # a small model sometimes repeats an earlier answer instead of a question: then the plain fallback
+            if rewritten and not any(rewritten in a or a in rewritten for a in answers):
+                return rewritten
         earlier = [m["content"] for m in history if m["role"] == "user"]
         return f"{earlier[-1]} {item.question}" if earlier else item.question
 

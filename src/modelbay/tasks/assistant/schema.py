@@ -29,7 +29,8 @@ class AssistantInput(TaskInput):
     generate: bool = Field(True, description="false: answer with the best passage's sentences, no LLM")
     language: Literal["auto", "en", "zh"] = Field("auto", description="answer language; auto: the question's")
     min_confidence: float | None = Field(
-        None, ge=0.0, le=1.0, description="retrieval confidence below which it hands off (default: the model's)")
+        None, ge=0.0, le=1.0, description="retrieval confidence below which it hands off (default: the knowledge base's, 0.85 "
+        "unless set by `modelbay kb create --threshold`)")
     max_new_tokens: int | None = Field(None, ge=1, le=1024, validate_default=True,
                                        description="longest generated answer, in tokens (default 192)")
 
