@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi.responses import StreamingResponse
 
-from ...core.errors import BadInput, ModelbayError
+from ...core.errors import BadInput
 from ..context import ServerContext
-from .common import now_s
+from .common import completion_chunks, first_event, now_s
 
 PREFIX = "assistant-"
 
@@ -66,13 +65,7 @@ async def assistant_completion(ctx: ServerContext, body, item, request) -> dict:
 
 async def assistant_stream(ctx: ServerContext, body, item) -> StreamingResponse:
     events = ctx.stream("assistant", None, item, method="generate")
-    try:
-        first = await anext(events)  # retrieval and load errors: a plain 4xx/5xx before any event
-    except StopAsyncIteration:
-        first = None
-    except BaseException:
-        await events.aclose()
-        raise
+    first = await first_event(events)  # retrieval and load errors: a plain 4xx/5xx before any event
     chunk_id, created = f"chatcmpl-{uuid.uuid4().hex}", now_s()
 
     def chunk(delta: dict, finish: str | None = None, extras: dict | None = None) -> str:
@@ -81,26 +74,8 @@ async def assistant_stream(ctx: ServerContext, body, item) -> StreamingResponse:
                 "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **(extras or {})}
         return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
-    async def sse() -> AsyncIterator[str]:
-        output, pending = None, [first] if first is not None else []
-        try:
-            yield chunk({"role": "assistant", "content": ""})
-            while True:
-                for piece, final in pending:
-                    if piece:
-                        yield chunk({"content": piece})
-                    output = final or output
-                try:
-                    pending = [await anext(events)]
-                except StopAsyncIteration:
-                    break
-            yield chunk({}, "stop", _extras(output) if output is not None else None)
-        except ModelbayError as exc:
-            yield f"data: {json.dumps({'error': exc.to_dict()}, ensure_ascii=False)}\n\n"
-        except Exception as exc:  # noqa: BLE001 - the response has started; the error travels as an event
-            yield f"data: {json.dumps({'error': {'code': 'internal_error', 'message': str(exc)}})}\n\n"
-        finally:
-            await events.aclose()
-        yield "data: [DONE]\n\n"
+    def closing(output) -> list[str]:
+        return [chunk({}, "stop", _extras(output) if output is not None else None)]
 
-    return StreamingResponse(sse(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return StreamingResponse(completion_chunks(first, events, chunk, closing), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache"})

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...core.errors import BadInput, ModelbayError
+from ...core.errors import BadInput
 from ..context import ServerContext
 from .assistant import assistant_completion, assistant_item, assistant_stream, is_assistant_model
-from .common import OpenAIRequest, model_for, now_s
+from .common import OpenAIRequest, completion_chunks, first_event, model_for, now_s
 
 ROUTE = "/v1/chat/completions"
 
@@ -162,13 +161,7 @@ def install_chat(app: FastAPI, ctx: ServerContext) -> None:
 
 async def _stream_response(ctx: ServerContext, model: str, item, include_usage: bool) -> StreamingResponse:
     events = ctx.stream("chat", model, item, method="generate")  # yields (piece, None)…, then (piece, ChatOutput)
-    try:
-        first = await anext(events)  # load and prompt errors become a plain 4xx/5xx, before any event is sent
-    except StopAsyncIteration:
-        first = None
-    except BaseException:
-        await events.aclose()
-        raise
+    first = await first_event(events)
     chunk_id, created = f"chatcmpl-{uuid.uuid4().hex}", now_s()
 
     def chunk(delta: dict, finish: str | None = None, *, choices: bool = True, usage: dict | None = None) -> str:
@@ -180,29 +173,11 @@ async def _stream_response(ctx: ServerContext, model: str, item, include_usage: 
             body["usage"] = usage
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
-    async def sse() -> AsyncIterator[str]:
-        output = None
-        try:
-            yield chunk({"role": "assistant", "content": ""})
-            pending = [first] if first is not None else []
-            while True:
-                for piece, final in pending:
-                    if piece:
-                        yield chunk({"content": piece})
-                    output = final or output
-                try:
-                    pending = [await anext(events)]
-                except StopAsyncIteration:
-                    break
-            yield chunk({}, output.finish_reason if output else "stop")
-            if include_usage and output is not None:
-                yield chunk({}, choices=False, usage=_usage([output]))
-        except ModelbayError as exc:
-            yield f"data: {json.dumps({'error': exc.to_dict()}, ensure_ascii=False)}\n\n"
-        except Exception as exc:  # noqa: BLE001 - the response has started; the error travels as an event
-            yield f"data: {json.dumps({'error': {'code': 'internal_error', 'message': str(exc)}})}\n\n"
-        finally:
-            await events.aclose()  # a client that went away stops the generation
-        yield "data: [DONE]\n\n"
+    def closing(output) -> list[str]:
+        lines = [chunk({}, output.finish_reason if output else "stop")]
+        if include_usage and output is not None:
+            lines.append(chunk({}, choices=False, usage=_usage([output])))
+        return lines
 
-    return StreamingResponse(sse(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return StreamingResponse(completion_chunks(first, events, chunk, closing), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache"})

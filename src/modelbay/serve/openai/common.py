@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from ...core.catalog import get_spec, list_models
-from ...core.errors import ModelNotFound
+from ...core.errors import ModelbayError, ModelNotFound
 from ...core.registry import get_task
 
 #: OpenAI model ids accepted as the task's default model (same model family, comparable answers)
@@ -63,3 +65,46 @@ class OpenAIRequest(BaseModel):
 
 def now_s() -> int:
     return int(time.time())
+
+
+async def first_event(events: AsyncIterator) -> Any:
+    """The first ``(piece, output)`` of a generation, or None; load and prompt errors raise here, before any byte
+    of the response is sent, so they are a plain 4xx/5xx."""
+    try:
+        return await anext(events)
+    except StopAsyncIteration:
+        return None
+    except BaseException:
+        await events.aclose()
+        raise
+
+
+async def completion_chunks(first: Any, events: AsyncIterator, chunk: Callable[..., str],
+                            closing: Callable[[Any], Iterable[str]]) -> AsyncIterator[str]:
+    """A ``chat.completion.chunk`` stream: the role, one chunk per piece, ``closing(output)``, then ``[DONE]``.
+
+    ``chunk(delta)`` renders one event; errors after the first byte travel as a ``data: {"error": …}``
+    event (the openai package raises it as an APIError); closing the stream stops the generation.
+    """
+    output, pending = None, [first] if first is not None else []
+    try:
+        yield chunk({"role": "assistant", "content": ""})
+        while True:
+            for piece, final in pending:
+                if piece:
+                    yield chunk({"content": piece})
+                output = final or output
+            try:
+                pending = [await anext(events)]
+            except StopAsyncIteration:
+                break
+        for line in closing(output):
+            yield line
+    except ModelbayError as exc:
+        yield f"data: {json.dumps({'error': exc.to_dict()}, ensure_ascii=False)}\n\n"
+    except Exception as exc:  # noqa: BLE001 - the response has started; the error travels as an event
+        yield f"data: {json.dumps({'error': {'code': 'internal_error', 'message': str(exc)}})}\n\n"
+    finally:
+        await events.aclose()  # a client that went away stops the generation
+    yield "data: [DONE]\n\n"
+

@@ -17,18 +17,15 @@ from typing import Literal
 
 Language = Literal["en", "zh"]
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
-
-
 def detect_language(text: str) -> Language:
-    """``"zh"`` when Chinese characters make up at least a fifth of the letters, else ``"en"``.
+    """The answer language: ``"zh"`` for a Chinese question, else ``"en"`` (``ml.language_id`` decides).
 
     >>> detect_language("退货政策是什么?"), detect_language("What is the refund policy?")
     ('zh', 'en')
     """
-    cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
-    return "zh" if cjk and cjk * 5 >= latin else "en"
+    from ...ml.language_id import detect_language as script_language
+
+    return "zh" if script_language(text) == "zh" else "en"
 
 
 SYSTEM = {

@@ -48,11 +48,14 @@ def retrieve(kb_name: str, query: str, k: int, threshold: float | None) -> tuple
 
 def _ensure_demo() -> None:
     """Create the ``demo`` knowledge base from the shipped example documents, once."""
-    from ...kb import KnowledgeBase, list_knowledge_bases
+    from ...kb import KnowledgeBase
+    from ...kb.library import DB_FILE, kb_root
     from ...kb.shared import forget
 
+    if (kb_root() / DEMO_KB / DB_FILE).is_file():  # every request after the first: one stat
+        return
     with _demo_lock:
-        if any(info.name == DEMO_KB for info in list_knowledge_bases()):
+        if (kb_root() / DEMO_KB / DB_FILE).is_file():
             return
         kb = KnowledgeBase.create(DEMO_KB, exist_ok=True)
         kb.add([DEMO_DOCUMENTS])
