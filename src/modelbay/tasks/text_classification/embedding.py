@@ -17,7 +17,7 @@ __all__ = ["ProgressCallback", "embed_texts"]
 ProgressCallback = Callable[[int, int], None]
 
 
-def _progress_bar(total: int, description: str):
+def progress_bar(total: int, description: str):
     """A Rich progress bar as a (callback, close) pair; silent when Rich is missing."""
     try:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -66,7 +66,7 @@ def embed_texts(
         for i, v in found.items():
             out[i] = v
     if todo:
-        callback, close = _progress_bar(len(todo), f"embedding with {embedder}") if progress is True else (progress or (lambda d, t: None), lambda: None)
+        callback, close = progress_bar(len(todo), f"embedding with {embedder}") if progress is True else (progress or (lambda d, t: None), lambda: None)
         model = load_task("embeddings", embedder)
         try:
             for start in range(0, len(todo), batch_size):

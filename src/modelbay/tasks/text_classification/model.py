@@ -79,10 +79,14 @@ class EmbeddingHead:
 
         return mlp_logits(self.layers, features)
 
-    def predict_proba(self, texts: list[str]):
+    def predict_proba_features(self, features):
+        """Calibrated probabilities from features already computed (e.g. cached embeddings)."""
         from ...ml.model_files import softmax
 
-        return softmax(self.logits(self.features(texts)) / self.temperature)
+        return softmax(self.logits(features) / self.temperature)
+
+    def predict_proba(self, texts: list[str]):
+        return self.predict_proba_features(self.features(texts))
 
 
 _VADER_ANALYZERS: dict = {}

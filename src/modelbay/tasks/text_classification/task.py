@@ -9,6 +9,8 @@ Model kinds (``options.backend`` in the catalog spec):
 * ``snownlp`` — snownlp's Naive Bayes (Chinese), a classical alternative.
 * ``transformer`` — a fine-tuned transformers checkpoint (``AutoModelForSequenceClassification``,
   labels in ``config.id2label``). Trained by ``modelbay.tasks.text_classification.finetune`` (``method=finetune``).
+* ``setfit`` — a few-shot model: a contrastively fine-tuned sentence encoder with a logistic
+  head (``setfit_model.py``). Trained by ``modelbay.tasks.text_classification.setfit`` (``method=setfit``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ...core.registry import register
 from ...core.task import Task, TaskInput
 from ...core.types import ClassificationOutput, classification_outputs
 from .model import EmbeddingHead
+from .setfit_model import SetFitClassifier
 
 
 class TextInput(TaskInput):
@@ -95,7 +98,7 @@ class TransformerClassifier:
 
 
 BACKENDS = {"embedding-head": EmbeddingHead, "vader": VaderBackend, "snownlp": SnowNLPBackend,
-            "transformer": TransformerClassifier}
+            "transformer": TransformerClassifier, "setfit": SetFitClassifier}
 
 
 @register
@@ -130,6 +133,9 @@ class TextClassification(Task[TextInput, ClassificationOutput], Trainable, Evalu
         * ``finetune`` — full fine-tuning of a transformer encoder with the Hugging Face Trainer
           (``modelbay.tasks.text_classification.finetune``): any ``FinetuneConfig`` field (``base``, ``epochs``,
           ``learning_rate``, ``augment``, ``class_weights``, ``resume``, …).
+        * ``setfit`` — few-shot (8–64 examples per class): contrastive fine-tuning of a sentence
+          encoder, then a logistic head (``modelbay.tasks.text_classification.setfit``): any
+          ``SetFitConfig`` field (``base``, ``pairs_per_example``, ``epochs``, ``seed``, …).
 
         Both take ``text_col``/``label_col`` (columns of the CSV/JSONL file) and ``language``.
         """
@@ -138,8 +144,8 @@ class TextClassification(Task[TextInput, ClassificationOutput], Trainable, Evalu
 
         options = dict(options)
         method = options.pop("method", "head")
-        if method not in ("head", "finetune"):
-            raise BadInput(f"unknown training method {method!r}; known: head, finetune")
+        if method not in ("head", "finetune", "setfit"):
+            raise BadInput(f"unknown training method {method!r}; known: head, finetune, setfit")
         records = cls.load_data(data, {k: options.pop(k, None) for k in ("text_col", "label_col", "format")})
         language = options.pop("language", None)
         extra = {"languages": [language] if isinstance(language, str) else list(language)} if language else {}
@@ -150,6 +156,12 @@ class TextClassification(Task[TextInput, ClassificationOutput], Trainable, Evalu
                             progress=progress, data_file=data, card_extra={**extra, "data_file": str(data)})
         from ...ml.options import config_from_options
 
+        if method == "setfit":
+            from .setfit import SetFitConfig, train_setfit
+
+            config = config_from_options(SetFitConfig, options, also_known=("method", "text_col", "label_col", "format", "language"))
+            return train_setfit(records, out_dir, config, name=name, task=cls.name, progress=progress,
+                                card_extra={"data_file": str(data), **extra})
         config = config_from_options(HeadConfig, options, also_known=("method", "text_col", "label_col", "format", "language"))
         return train_embedding_head(records, out_dir, config, name=name, task=cls.name,
                                     progress=progress, card_extra={"options": {"backend": "embedding-head"},
