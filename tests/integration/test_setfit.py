@@ -67,7 +67,9 @@ def test_setfit_learns_from_eight_examples_per_class_and_runs_by_name(fresh_sett
                                  "--text-col", "message", "--label-col", "intent", "--json",
                                  "--param", "method=setfit", "--param", f"base={tiny_encoder}",
                                  "--param", "pairs_per_example=6", "--param", "learning_rate=0.002",
-                                 "--param", "epochs=2", "--param", "max_length=16"])
+                                 "--param", "epochs=2", "--param", "max_length=16",
+                                 # a random tiny encoder's knowledge is in its token embeddings: train them too
+                                 "--param", "train_embeddings=true"])
     assert result.exit_code == 0, result.output
     card = json.loads(result.output)["card"]
     assert card["options"] == {"backend": "setfit"} and card["labels"] == ["billing", "delivery"]
@@ -75,6 +77,7 @@ def test_setfit_learns_from_eight_examples_per_class_and_runs_by_name(fresh_sett
     assert card["training"]["pairs"] == 16 * 6 * 2 and card["training"]["steps"] == 2 * 12
     assert card["training"]["last_loss"] < card["training"]["first_loss"]
     assert card["config"]["prefix"] == ""  # not an E5 base: no "query: " prefix
+    assert card["config"]["train_embeddings"] is True
 
     texts = [t for label in UNSEEN for t in UNSEEN[label]]
     result = runner.invoke(app, ["run", "few-intent", "--json", *texts])
@@ -95,3 +98,17 @@ def test_setfit_options_are_checked(fresh_settings, tiny_encoder, tmp_path):
         TextClassification.fit(data, tmp_path / "m", {"method": "setfit", "pairs_per_example": 0})
     with pytest.raises(BadInput, match="not a transformers checkpoint"):
         TextClassification.fit(data, tmp_path / "m", {"method": "setfit", "base": str(tmp_path)})
+
+
+def test_token_embeddings_stay_frozen_by_default(tiny_encoder, tmp_path):
+    import torch
+    from transformers import AutoModel
+
+    from modelbay.tasks.text_classification.setfit import SetFitConfig, train_setfit
+
+    records = [{"text": t, "label": label} for label, texts in ROWS.items() for t in texts]
+    card = train_setfit(records, tmp_path / "m", SetFitConfig(base=str(tiny_encoder), pairs_per_example=2, max_length=16))
+    assert card["training"]["steps"] == 4  # 16 examples x 2 x 2 pairs / batch 16
+    before, after = (AutoModel.from_pretrained(p) for p in (tiny_encoder, tmp_path / "m" / "encoder"))
+    assert torch.equal(before.get_input_embeddings().weight, after.get_input_embeddings().weight)
+    assert not torch.equal(before.encoder.layer[0].attention.self.query.weight, after.encoder.layer[0].attention.self.query.weight)

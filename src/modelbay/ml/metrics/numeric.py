@@ -164,12 +164,13 @@ def _series(truths, preds, extra) -> list[dict[str, Any]]:
     season = int(extra.get("season", 1))
     if season < 1:
         raise BadInput(f"season must be at least 1, got {season}")
-    histories = extra.get("histories")
+    histories, seasons = extra.get("histories"), _item_seasons(extra)
     if histories is None and extra.get("inputs") is not None:
         field = extra.get("history_field") or extra.get("primary_field") or "history"
         histories = [rec.get(field) if isinstance(rec, dict) else getattr(rec, field, None) for rec in extra["inputs"]]
     out = []
     for i, (t, p) in enumerate(zip(truths, preds)):
+        m = int(seasons[i]) if seasons is not None and i < len(seasons) and seasons[i] else season
         y, yhat = to_floats(t, f"truth {i}"), to_floats(p, f"prediction {i}")
         if len(y) != len(yhat):
             raise BadInput(f"item {i}: {len(y)} actual values but {len(yhat)} forecasts")
@@ -177,10 +178,21 @@ def _series(truths, preds, extra) -> list[dict[str, Any]]:
         h = histories[i] if histories is not None and i < len(histories) else None
         if h is not None and not isinstance(h, (bytes, bytearray)):
             h = to_floats(h, f"history {i}")
-            diffs = [abs(h[j] - h[j - season]) for j in range(season, len(h))]
+            diffs = [abs(h[j] - h[j - m]) for j in range(m, len(h))]
             scale = sum(diffs) / len(diffs) if diffs and sum(diffs) > 0 else None
         out.append({"y": y, "yhat": yhat, "scale": scale})
     return out
+
+
+def _item_seasons(extra: dict) -> list | None:
+    """Each input's own ``season_length`` (forecasting records carry one), unless ``season`` is given for all."""
+    if extra.get("seasons") is not None or "season" in extra:
+        return extra.get("seasons")
+    inputs = extra.get("inputs")
+    if inputs is None:
+        return None
+    seasons = [rec.get("season_length") if isinstance(rec, dict) else getattr(rec, "season_length", None) for rec in inputs]
+    return seasons if any(seasons) else None
 
 
 def _smape_terms(s: dict) -> list[float]:
@@ -219,7 +231,8 @@ def forecast(truths: Sequence, predictions: Sequence, extra: dict | None = None)
 
     Each truth/prediction is a list of future values. MASE divides each series' MAE by the mean
     absolute seasonal difference of its history (``extra["histories"]``, or each input's
-    ``history_field``/primary field) with period ``extra["season"]`` (1 = naive forecast). The
+    ``history_field``/primary field) with period ``extra["season"]`` (1 = naive forecast), or else
+    each input's own ``season_length`` (``extra["seasons"]`` gives them directly). The
     headline is MASE when histories are given, else sMAPE.
 
     >>> m = forecast([[4, 6]], [[5, 5]], {"histories": [[1, 2, 3, 4]], "season": 1})
@@ -238,7 +251,7 @@ def forecast(truths: Sequence, predictions: Sequence, extra: dict | None = None)
         "mape": 100 * sum(abs(a - b) / abs(a) for a, b in nonzero) / len(nonzero) if nonzero else None,
         "smape": 100 * sum(sum(_smape_terms(s)) for s in series) / len(points),
         "mase": sum(mases) / len(mases) if mases else None,
-        "season": int((extra or {}).get("season", 1)),
+        "season": "per series" if _item_seasons(extra or {}) else int((extra or {}).get("season", 1)),
         "series_without_scale": n - len(mases),
     }
     return choose_headline(result, "mase" if mases else "smape", extra)

@@ -1,0 +1,57 @@
+"""The forecasting model format, reader and writer together: ``forecasting.json``.
+
+A trained forecasting model is a choice, not weights: for each series of the training data, the
+candidate that won its rolling-origin backtest, with the scores that chose it, the series' season
+length and its history (so ``{"unique_id": "store_1"}`` alone can be forecast). The chosen
+statsforecast model is refitted on the history at run time (milliseconds to a second per series).
+
+    {"format": "modelbay.forecasting/1", "horizon": 8, "levels": [80, 95],
+     "backtest": {"n_windows": 3, "step_points": null, "candidates": [...]},
+     "series": {"store_1": {"model": "AutoETS", "chosen_by": "backtest", "season_length": 12,
+                            "mase": {...}, "smape": {...}, "windows": 3,
+                            "history": [...], "last_timestamp": "2024-12-01", "freq": "MS"}}}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ...ml.model_dir import atomic_model_dir, write_card, write_json
+from .models import CANDIDATES
+
+FORMAT = "modelbay.forecasting/1"
+FILENAME = "forecasting.json"
+
+
+def write_forecasting_model(out_dir: Path, config: dict[str, Any], card: dict[str, Any]) -> None:
+    """``forecasting.json`` and ``model_card.json``, atomically."""
+    with atomic_model_dir(out_dir) as tmp:
+        write_json(tmp, FILENAME, {"format": FORMAT, **config}, indent=1)
+        write_card(tmp, card)
+
+
+class ForecastingModel:
+    """A trained model directory, loaded: per-series choices, looked up by ``unique_id``."""
+
+    def __init__(self, path: str | Path) -> None:
+        from ...ml.model_files import ModelDir
+
+        d = ModelDir(Path(path), hint="retrain it with `modelbay train forecasting --data series.csv`")
+        self.config = d.config(FILENAME, (FORMAT,), required=("horizon", "levels", "backtest", "series"))
+        self.series: dict[str, dict[str, Any]] = self.config["series"]
+        if not isinstance(self.series, dict) or not self.series:
+            raise d.error(f"{FILENAME} has no series")
+        for key, entry in self.series.items():
+            if entry.get("model") not in CANDIDATES or not isinstance(entry.get("history"), list):
+                raise d.error(f"{FILENAME}: series {key!r} has no known model or no history")
+        self.horizon = int(self.config["horizon"])
+        self.levels = [int(v) for v in self.config["levels"]]
+        self.backtest: dict[str, Any] = self.config["backtest"]
+
+    def entry(self, unique_id: str | None) -> dict[str, Any] | None:
+        return self.series.get(unique_id) if unique_id is not None else None
+
+    def known_ids(self, limit: int = 10) -> str:
+        ids = list(self.series)
+        return ", ".join(ids[:limit]) + (f", … ({len(ids)} in all)" if len(ids) > limit else "")

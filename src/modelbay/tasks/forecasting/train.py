@@ -1,0 +1,155 @@
+"""Train a forecasting model: choose a statsforecast model per series of a long table by backtest.
+
+Each series' choice is made on rolling-origin windows of its own history (``backtest.py``) and
+stored with the scores that made it and the history (``model.py``). The card's metrics are the
+backtest's: the mean MASE and sMAPE of every candidate applied to every series, and of the
+per-series choice. The last is optimistic (chosen on the same windows it is scored on); an
+honest figure comes from ``modelbay eval`` on later data or ``bench/forecast_backtest.py``.
+
+>>> card = train_forecasting(Path("sales.csv"), Path("/tmp/sales-model"), {"horizon": 12})   # doctest: +SKIP
+>>> card["metrics"]["validation"]["backtest_mase_chosen"]                                      # doctest: +SKIP
+0.83
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ...core.errors import BadInput
+from ...core.task import Progress
+from ...ml.fingerprint import data_fingerprint
+from ...ml.model_dir import utc_timestamp
+from ...ml.progress import reporter
+from .backtest import BacktestConfig, choose_model
+from .data import LongColumns, Series, read_long_table, season_from_freq
+from .model import FORMAT, write_forecasting_model
+from .models import CANDIDATES
+
+
+@dataclass
+class ForecastTrainConfig:
+    """Training options (``--param key=value``)."""
+
+    horizon: int | None = None              # steps ahead; default: one season (season_length), at least 1
+    season_length: int | None = None        # default: from the dates' frequency (12 monthly, 4 quarterly…), else 1
+    n_windows: int = 3                      # backtest origins per series
+    step_points: int | None = None          # points between origins; default: the horizon
+    candidates: tuple[str, ...] = CANDIDATES
+    fallback: str = "AutoETS"               # for series too short to backtest
+    levels: tuple[int, ...] = (80, 95)      # default prediction intervals, in %
+    id_col: str = "unique_id"
+    ds_col: str = "ds"
+    y_col: str = "y"
+    format: str | None = None
+
+
+def _config(options: dict[str, Any]) -> ForecastTrainConfig:
+    from ...ml.options import config_from_options
+
+    config = config_from_options(ForecastTrainConfig, options, what="forecasting")
+    for key in ("horizon", "season_length", "step_points"):
+        value = getattr(config, key)
+        if value is not None and int(value) < 1:
+            raise BadInput(f"{key} must be at least 1, got {value}")
+        setattr(config, key, None if value is None else int(value))
+    if not all(1 <= lv <= 99 for lv in map(int, config.levels)):
+        raise BadInput(f"levels must be coverages in % between 1 and 99, got {list(config.levels)}")
+    return config
+
+
+def _columns(config: ForecastTrainConfig) -> LongColumns:
+    return LongColumns(config.id_col, config.ds_col, config.y_col, config.format)
+
+
+def _season(series: Series, config: ForecastTrainConfig) -> int:
+    return int(config.season_length or season_from_freq(series.freq) or 1)
+
+
+def train_forecasting(data: Path, out_dir: Path, options: dict[str, Any], progress: Progress = False, *,
+                      name: str = "model", task: str = "forecasting") -> dict[str, Any]:
+    """Choose and store a model for every series of ``data``; returns the model card."""
+    t0 = time.perf_counter()
+    config = _config(options)
+    all_series = read_long_table(data, _columns(config))
+    horizon = config.horizon or max(_season(all_series[0], config), 1)
+    entries: dict[str, dict[str, Any]] = {}
+    with reporter(progress) as rep:
+        tick = rep.stage("backtest series", total=len(all_series))
+        for done, series in enumerate(all_series, 1):
+            season = _season(series, config)
+            backtest = BacktestConfig(horizon=horizon, season_length=season, n_windows=config.n_windows,
+                                      step_points=config.step_points, candidates=config.candidates,
+                                      fallback=config.fallback)
+            choice = choose_model(series.values, backtest)
+            entries[series.unique_id] = {
+                "model": choice.model, "chosen_by": choice.chosen_by, "season_length": season,
+                "mase": choice.mase, "smape": choice.smape, "windows": choice.windows, "history": series.values,
+                "last_timestamp": series.timestamps[-1] if series.timestamps else None, "freq": series.freq}
+            tick(done)
+    saved = {"horizon": horizon, "levels": [int(v) for v in config.levels],
+             "backtest": {"n_windows": config.n_windows, "step_points": config.step_points,
+                          "candidates": list(backtest.candidates), "fallback": config.fallback},
+             "series": entries}
+    card = _card(data, config, entries, horizon, name=name, task=task)
+    card["seconds"] = round(time.perf_counter() - t0, 2)
+    write_forecasting_model(out_dir, saved, card)
+    return card
+
+
+def _mean(values: list[float | None]) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(sum(values) / len(values), 6) if values else None
+
+
+def _card(data: Path, config: ForecastTrainConfig, entries: dict[str, dict[str, Any]], horizon: int, *,
+          name: str, task: str) -> dict[str, Any]:
+    import statsforecast
+
+    from ...core.version import __version__
+
+    scored = [e for e in entries.values() if e["chosen_by"] == "backtest"]
+    validation: dict[str, Any] = {
+        "backtest_mase_chosen": _mean([e["mase"].get(e["model"]) for e in scored]),
+        "backtest_smape_chosen": _mean([e["smape"].get(e["model"]) for e in scored]),
+        **{f"backtest_mase_{m}": _mean([e["mase"].get(m) for e in scored]) for m in config.candidates},
+        "n_series_backtested": len(scored),
+    }
+    counts: dict[str, int] = {}
+    for e in entries.values():
+        counts[e["model"]] = counts.get(e["model"], 0) + 1
+    return {
+        "name": name, "task": task, "base": "statsforecast", "format": FORMAT, "created": utc_timestamp(),
+        "description": f"per-series model choice by rolling-origin backtest on {len(entries)} series of {Path(data).name}",
+        "data": {**data_fingerprint(data), "n_series": len(entries),
+                 "n_points": sum(len(e["history"]) for e in entries.values())},
+        "options": {"backend": "statsforecast"},
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()} | {"horizon": horizon},
+        "training": {"chosen_models": counts},
+        "metrics": {"validation": validation},
+        "warnings": [("backtest_mase_chosen is optimistic: the choice was made on the same windows it is scored on; "
+                      "score the model on later data with `modelbay eval`")],
+        "statsforecast_version": statsforecast.__version__, "modelbay_version": __version__,
+    }
+
+
+def evaluation_records(path: Path, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """Records for ``modelbay eval``: each series' last ``horizon`` values are the ``actuals``, the rest its history."""
+    known = {"horizon", "season_length", "id_col", "ds_col", "y_col", "format"}
+    picked = {k: v for k, v in options.items() if k in known}
+    config = _config(picked)
+    records = []
+    for series in read_long_table(path, _columns(config)):
+        season = _season(series, config)
+        horizon = config.horizon or season
+        if len(series.values) < horizon + 4:
+            raise BadInput(f"{path}: series {series.unique_id!r} has {len(series.values)} values; evaluating a "
+                           f"{horizon}-step forecast needs at least {horizon + 4}", hint="pass a smaller horizon")
+        record = {"unique_id": series.unique_id, "history": series.values[:-horizon], "horizon": horizon,
+                  "season_length": season, "actuals": series.values[-horizon:]}
+        if series.timestamps:
+            record["timestamps"] = series.timestamps[:-horizon]
+        records.append(record)
+    return records
