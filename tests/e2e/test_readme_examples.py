@@ -48,6 +48,12 @@ CHANGED = {
         "on the test's tiny data the job may finish before the cancel arrives; 409 (already finished) is right then",
     ),
 }
+FEWSHOT_README = "modelbay train text-classification --data tickets.csv --name ticket-intent-fewshot --param method=setfit"
+CHANGED[FEWSHOT_README] = (
+    f"{FEWSHOT_README} --param base=all-minilm-l6-v2 --param pairs_per_example=4",
+    ("the default E5 base is exported to a 465 MB checkpoint in the test's fresh HOME and trains for minutes; "
+     "MiniLM and fewer pairs run the same code in seconds (tests/integration/test_setfit.py covers the method)"),
+)
 #: fenced blocks in other languages (matched by their first line), and why they are not run
 NOT_RUN = {
     "name: my-embedder": "a catalog spec, not a command: test_the_catalog_spec_example_is_valid checks it",
