@@ -9,9 +9,10 @@ Two steps, as in the SetFit paper:
    hundred pairs, which is why so few examples are enough.
 2. **A logistic-regression head** (scikit-learn) on the fine-tuned embeddings of the examples.
 
-Written here rather than taken from the ``setfit`` package: that package pins
-``datasets`` and older ``sentence-transformers``/``transformers`` majors than modelbay runs, and
-the method itself is this pair sampler and a ~20-line training loop.
+Written here rather than taken from the ``setfit`` package (1.2.0): it would add ``datasets`` and
+``evaluate`` (and what they pull in) for a trainer that works through ``datasets``, and it is not
+known to work with the transformers 5 / sentence-transformers 6 that modelbay runs; the method
+itself is this pair sampler and a ~20-line training loop.
 
 The saved model directory: ``encoder/`` (transformers ``save_pretrained`` + tokenizer),
 ``setfit.json`` (format, labels, query prefix, max length), ``head.npz`` (``W0``, ``b0``) and
