@@ -62,6 +62,21 @@ class LanguageModel(Protocol):
         """Several replies generated together (one settings object per conversation); outputs never mix."""
 
 
+class BatchCompletion:
+    """What both runtimes share around their own ``complete_batch``: ``complete`` is a batch of one,
+    and a batch must give one settings object per conversation."""
+
+    def complete(self, messages: Sequence[Message], settings: GenerationSettings) -> Generated:
+        return self.complete_batch([messages], [settings])[0]
+
+    @staticmethod
+    def check_batch(conversations: Sequence[Sequence[Message]], settings: Sequence[GenerationSettings]) -> None:
+        from ...core.errors import BadInput
+
+        if len(conversations) != len(settings):
+            raise BadInput(f"{len(conversations)} conversations but {len(settings)} settings; give one per conversation")
+
+
 @runtime_checkable
 class ScoresText(Protocol):
     """A model that can score text (perplexity): both runtimes implement it."""

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from ...core.cancel import all_cancelled, current_scope
 from ...core.errors import BadInput
-from .contract import Generated, GenerationSettings, Message
+from .contract import BatchCompletion, Generated, GenerationSettings, Message
 
 #: prompt tokens read per model call: a cancel, and other requests' next tokens, wait at most one such call
 PREFILL_CHUNK_TOKENS = 512
@@ -32,7 +32,7 @@ def _prefill_chunk_tokens() -> int:
     return PREFILL_CHUNK_TOKENS  # read at every step, so tests can make it small
 
 
-class LlamaCppLM:
+class LlamaCppLM(BatchCompletion):
     """A :class:`~modelbay.ml.llm.api.LanguageModel` on llama.cpp; safe to call from any number of threads."""
 
     runtime = "llama.cpp"
@@ -95,14 +95,10 @@ class LlamaCppLM:
             raise value
         yield value.text[emitted:], value
 
-    def complete(self, messages: Sequence[Message], settings: GenerationSettings) -> Generated:
-        return self.complete_batch([messages], [settings])[0]
-
     def complete_batch(self, conversations: Sequence[Sequence[Message]],
                        settings: Sequence[GenerationSettings]) -> list[Generated]:
         """Every conversation joins the running batch at once; row ``i`` stops when ``core.cancel`` says so."""
-        if len(conversations) != len(settings):
-            raise BadInput(f"{len(conversations)} conversations but {len(settings)} settings; give one per conversation")
+        self.check_batch(conversations, settings)
         scope = current_scope()
         sequences = []
         for i, (messages, one) in enumerate(zip(conversations, settings)):

@@ -12,13 +12,13 @@ from dataclasses import replace
 
 from ...core.cancel import all_cancelled
 from ...core.errors import BadInput
-from .contract import Generated, GenerationSettings, Message
+from .contract import BatchCompletion, Generated, GenerationSettings, Message
 
 #: tokens that end a reply as surely as the tokenizer's own end-of-sequence token
 END_TOKENS = ("<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end|>")
 
 
-class TransformersLM:
+class TransformersLM(BatchCompletion):
     """A :class:`~modelbay.ml.llm.api.LanguageModel` running on transformers/torch."""
 
     runtime = "transformers"
@@ -79,15 +79,11 @@ class TransformersLM:
                 emitted = len(text)
         yield row.text[emitted:], _generated(row)
 
-    def complete(self, messages: Sequence[Message], settings: GenerationSettings) -> Generated:
-        return self.complete_batch([messages], [settings])[0]
-
     def complete_batch(self, conversations: Sequence[Sequence[Message]],
                        settings: Sequence[GenerationSettings]) -> list[Generated]:
         from .torch_decoding import GenerationRequest, decode
 
-        if len(conversations) != len(settings):
-            raise BadInput(f"{len(conversations)} conversations but {len(settings)} settings; give one per conversation")
+        self.check_batch(conversations, settings)
         if not conversations:
             return []
         requests = []
