@@ -34,6 +34,15 @@ def fresh_settings(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="session")
+def postgres_url():
+    """The URL of a real PostgreSQL server started for this test session (``postgres_server.py``)."""
+    from postgres_server import postgres_cluster
+
+    with postgres_cluster() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def loaded_task() -> ModelCache:
     """``loaded_task(task, model=None)``: a loaded task shared by the session; declare it with ``pytest.mark.models``."""
     return _MODELS

@@ -139,7 +139,8 @@ def _print_matrix(labels: list, matrix: list[list[float]]) -> None:
 @app.command()
 def train(
     task: Annotated[str, typer.Argument(help="task to train, e.g. text-classification, ner, image-classification")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="labelled data: a CSV/TSV/JSONL/Parquet file, a CoNLL or word/tag file, or a folder")],
+    data: Annotated[str, typer.Option("--data", "-d", help="labelled data: a CSV/TSV/JSONL/Parquet file, a CoNLL or word/tag file, a folder, "
+                                                          "or a database table: sqlite:///events.db?table=events, postgresql://…?query=SELECT…")],
     name: Annotated[str, typer.Option("--name", "-n", help="name of the trained model, e.g. support-intent")],
     text_col: Annotated[str | None, typer.Option(help="column/field holding the input (tables)")] = None,
     label_col: Annotated[str | None, typer.Option(help="column/field holding the label (tables)")] = None,
@@ -152,6 +153,7 @@ def train(
     from .core.errors import ModelbayError
     from .core.protocols import Trainable
     from .core.registry import get_task, tasks_with
+    from .data.databases import is_database_url
     from .train.publish import train_to_store
 
     try:
@@ -159,7 +161,7 @@ def train(
         if not issubclass(cls, Trainable):
             trainable = ", ".join(tasks_with("train"))
             raise typer.BadParameter(f"task {cls.name!r} cannot be trained yet; trainable: {trainable}", param_hint="TASK")
-        if not data.exists():
+        if not is_database_url(data) and not Path(data).expanduser().exists():
             raise typer.BadParameter(f"no such file or folder: {data}", param_hint="--data")
         given = {"text_col": text_col, "label_col": label_col, "format": data_format, "language": language}
         options = {**{k: v for k, v in given.items() if v is not None}, **_parse_params(param or [])}
@@ -177,7 +179,8 @@ def train(
 @app.command("eval")
 def evaluate(
     task: Annotated[str, typer.Argument(help="task name or alias (e.g. sentiment), or a model name (e.g. support-intent@2)")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="labelled data: CSV/TSV/JSONL/JSON/Parquet, or what the task reads")],
+    data: Annotated[str, typer.Option("--data", "-d", help="labelled data: CSV/TSV/JSONL/JSON/Parquet, what the task reads, "
+                                                          "or a database table (sqlite:///…?table=…, postgresql://…?query=…)")],
     model: Annotated[str | None, typer.Option("--model", "-m", help="catalog or trained model name")] = None,
     text_col: Annotated[str | None, typer.Option("--text-col", "--text-field", help="column/field holding the input")] = None,
     label_col: Annotated[str | None, typer.Option("--label-col", "--label-field", help="column/field holding the truth")] = None,

@@ -1,12 +1,14 @@
 """Labelled tables for training and evaluation: read and check.
 
-* ``read_table(path)`` — CSV, TSV, JSONL/NDJSON, JSON (a list of objects) or Parquet into
-  ``(where, row)`` pairs: ``where`` is the file's line number for the text formats and the
-  1-based record number for JSON lists and Parquet.
-* ``read_labelled_table(path, input_field=..., target_field=...)`` — the records a task's
+* ``read_table(source)`` — a table file (CSV, TSV, JSONL/NDJSON, JSON list, Parquet: ``files.py``)
+  or a database URL (``sqlite:///events.db?table=events``, ``postgresql://…?query=…``:
+  ``databases.py``) into ``(where, row)`` pairs: ``where`` is the file's line number for the text
+  formats and the 1-based record or row number otherwise.
+* ``read_labelled_table(source, input_field=..., target_field=...)`` — the records a task's
   ``load_data`` returns: the chosen columns renamed to the task's fields; every error names the
   file and the bad line or record, and shows the columns present, except in a server job, where
   errors quote nothing from the file (``data/roots.py``).
+* ``read_frame(source)`` — the same sources as a ``pandas.DataFrame`` (``databases.py``).
 
 Splitting (``split_records``, ``validation_warnings``) is in ``modelbay.ml.splits`` and the data
 fingerprint in ``modelbay.ml.fingerprint``.
@@ -14,122 +16,30 @@ fingerprint in ``modelbay.ml.fingerprint``.
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput
-from .roots import check_readable, confined, detail, names, shown
-
-#: extension -> format name
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
-           ".parquet": "parquet", ".pq": "parquet"}
-_HINT_FORMATS = "use a .csv, .tsv, .jsonl, .json (a list of objects) or .parquet file"
+from .databases import is_database_url, read_frame, rows_from_database
+from .files import FORMATS, read_file_table, table_format
+from .files import where as _file_where
+from .roots import check_readable, confined, names
 
 
-def _where(path: Path, fmt: str, n: int) -> str:
-    return f"{path}:{n}" if fmt in ("csv", "tsv", "jsonl") else f"{path} record {n}"
-
-
-def table_format(path: str | Path, fmt: str | None = None) -> str:
-    """The format of a table file, from ``fmt`` (``"csv"``, ``"jsonl"``…) or else its extension.
-
-    >>> table_format("data/train.ndjson")
-    'jsonl'
-    """
-    if fmt:
-        fmt = fmt.lower().lstrip(".")
-        known = sorted(set(FORMATS.values()))
-        if fmt not in known:
-            raise BadInput(f"unknown table format {fmt!r}; known: {', '.join(known)}")
-        return fmt
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise BadInput(f"{path}: unsupported file type {suffix or '(no extension)'!r}", hint=_HINT_FORMATS)
-    return FORMATS[suffix]
-
-
-def read_table(path: str | Path, fmt: str | None = None) -> list[tuple[int, dict[str, Any]]]:
-    """Read a table into ``(line_or_record_number, row)`` pairs; blank lines are skipped.
+def read_table(source: str | Path, fmt: str | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """Read a table file or a database URL into ``(line_or_record_number, row)`` pairs; blank lines are skipped.
 
     >>> read_table("examples.csv")[0]    # doctest: +SKIP
     (2, {'text': 'great!', 'label': 'positive'})
     """
-    path = check_readable(path)
-    if not path.is_file():
-        raise BadInput(f"no such data file: {path}", hint=_HINT_FORMATS)
-    fmt = table_format(path, fmt)
-    if fmt == "parquet":
-        rows = _read_parquet(path)
-    else:
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise BadInput(f"{path}: not UTF-8 text (byte {exc.start})", hint="save the file as UTF-8") from None
-        rows = {"csv": _read_delimited, "tsv": _read_delimited, "jsonl": _read_jsonl, "json": _read_json}[fmt](path, text, fmt)
-    if not rows:
-        raise BadInput(f"{path}: the file holds no records", hint="a header row (CSV/TSV) and at least one data row are needed")
-    return rows
+    if is_database_url(source):
+        return rows_from_database(str(source))
+    return read_file_table(source, fmt)
 
 
-def _read_delimited(path: Path, text: str, fmt: str) -> list[tuple[int, dict]]:
-    reader = csv.DictReader(text.splitlines(keepends=True), delimiter="\t" if fmt == "tsv" else ",")
-    rows = []
-    try:
-        for row in reader:
-            if None in row:  # more cells than header names
-                raise BadInput(f"{path}:{reader.line_num}: {len(row) - 1 + len(row[None])} cells for "
-                               f"{len(reader.fieldnames or [])} columns{shown(reader.fieldnames, 200)}",
-                               hint="quote cells that contain the delimiter")
-            rows.append((reader.line_num, {k: ("" if v is None else v) for k, v in row.items()}))
-    except csv.Error as exc:
-        raise BadInput(f"{path}:{reader.line_num}: not valid {fmt.upper()} ({exc})") from None
-    return rows
-
-
-def _read_jsonl(path: Path, text: str, fmt: str) -> list[tuple[int, dict]]:
-    rows = []
-    # split on "\n" only: str.splitlines would also break at U+2028, which JSON strings may hold
-    for n, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"{path}:{n}: not valid JSON ({exc.msg} at column {exc.colno})",
-                           hint="each line must be one JSON object") from None
-        if not isinstance(obj, dict):
-            raise BadInput(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
-        rows.append((n, obj))
-    return rows
-
-
-def _read_json(path: Path, text: str, fmt: str) -> list[tuple[int, dict]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
-        data = next(iter(data.values()))  # {"data": [...]}, a common wrapper
-    if not isinstance(data, list):
-        raise BadInput(f"{path}: expected a JSON list of objects, got {type(data).__name__}",
-                       hint="use JSONL for one object per line")
-    for n, obj in enumerate(data, 1):
-        if not isinstance(obj, dict):
-            raise BadInput(f"{path} record {n}: expected a JSON object, got {type(obj).__name__}")
-    return list(enumerate(data, 1))
-
-
-def _read_parquet(path: Path) -> list[tuple[int, dict]]:
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged or non-Parquet file
-        raise BadInput(f"{path}: not a readable Parquet file ({detail(exc)})") from None
-    return list(enumerate(table.to_pylist(), 1))
+def _where(source: str | Path, fmt: str, n: int) -> str:
+    return f"{source} row {n}" if fmt == "database" else _file_where(Path(source), fmt, n)
 
 
 def _is_empty(value: Any) -> bool:
@@ -148,16 +58,16 @@ def read_labelled_table(path: str | Path, *, input_field: str, target_field: str
     ...                     input_col="review", target_col="stars")[0]          # doctest: +SKIP
     {'text': 'Great phone', 'label': '5', 'id': '17'}
     """
-    path = Path(path)
-    fmt = table_format(path, fmt)
+    fmt = "database" if is_database_url(path) else table_format(path, fmt)
+    path = str(path) if fmt == "database" else Path(path)
     rows = read_table(path, fmt)
     columns = {input_field: input_col or input_field, target_field: target_col or target_field}
     hint = "choose the columns with --text-col/--label-col (text_col/label_col options)"
-    if fmt in ("csv", "tsv", "parquet"):  # one header for all rows: name it rather than the first row
+    if fmt in ("csv", "tsv", "parquet", "database"):  # one header for all rows: name it rather than the first row
         present = list(rows[0][1])
         for col in dict.fromkeys(columns.values()):
             if col not in present:
-                where = f"{path}:1" if fmt != "parquet" else str(path)
+                where = f"{path}:1" if fmt in ("csv", "tsv") else str(path)
                 raise BadInput(f"{where}: no column {col!r}; {names(present, 'columns present')}", hint=hint)
     records = []
     for n, row in rows:
@@ -169,8 +79,9 @@ def read_labelled_table(path: str | Path, *, input_field: str, target_field: str
                 raise BadInput(f"{_where(path, fmt, n)}: empty value in column {col!r}; {names(sorted(row), 'fields present')}")
             rec[field] = row[col]
         for field in path_fields:
-            if isinstance(rec.get(field), str):
-                rec[field] = _existing_path(path, rec[field], _where(path, fmt, n), field)
+            if isinstance(rec.get(field), str):  # a database's paths are relative to the working directory
+                table = Path.cwd() / "table" if fmt == "database" else path
+                rec[field] = _existing_path(table, rec[field], _where(path, fmt, n), field)
         records.append(rec)
     return records
 
@@ -185,3 +96,6 @@ def _existing_path(table: Path, value: str, where: str, field: str) -> str:
         found = "not found" if confined() else f"{value!r} not found (looked at {p})"
         raise BadInput(f"{where}: {field} file {found}", hint="paths are relative to the folder of the data file")
     return str(p)
+
+
+__all__ = ["FORMATS", "read_frame", "read_labelled_table", "read_table", "table_format"]

@@ -21,6 +21,7 @@ from ..core.errors import BadInput
 from ..core.protocols import Evaluable, Labelled, Progress, ScoresRecords
 from ..core.task import Task
 from ..core.types import ClassificationOutput
+from ..data.databases import data_source
 from ..ml.metrics.common import clean
 
 #: how many of the worst errors a result keeps
@@ -58,15 +59,15 @@ def evaluate(task_or_model: str, data: str | Path, model: str | None = None, opt
     task_name, model = task_and_model(task_or_model, model)
     cls = get_task(task_name)
     _check_evaluable(cls)
-    data = Path(data).expanduser()
-    if not data.exists():
+    data = data_source(data)
+    if isinstance(data, Path) and not data.exists():
         raise BadInput(f"no such data file or folder: {data}", hint="pass labelled data with --data")
     records = cls.load_data(data, options)
     items = _inputs(cls, records, options, where=str(data))  # bad records fail here, before the model loads
     task = load_task(cls.name, model)
     return evaluate_records(task, records, options=options, progress=progress, batch_size=batch_size,
                             n_bootstrap=n_bootstrap, seed=seed, alpha=alpha, data=str(data),
-                            data_fingerprint=fingerprint(data), items=items)
+                            data_fingerprint=fingerprint(data if isinstance(data, Path) else records), items=items)
 
 
 def _check_evaluable(cls: type[Task]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,10 @@ def data_fingerprint(data: str | Path | Iterable[dict]) -> dict[str, Any]:
     >>> data_fingerprint([{"text": "a", "label": "x"}, {"text": "b", "label": "y"}])["n_records"]
     2
     """
+    if isinstance(data, str) and re.match(r"^[a-z][a-z0-9+]*://", data):
+        # a database table (modelbay.data.databases) changes under its URL: record where it came from;
+        # trainers that have the rows add their records_fingerprint
+        return {"database": re.sub(r"://[^:/@]*:[^@/]*@", "://***@", data), "sha256": None}
     if isinstance(data, (str, Path)):
         return {"file": str(data), "sha256": file_sha256(data)}
     records = list(data)

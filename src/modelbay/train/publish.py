@@ -29,6 +29,7 @@ def train_to_store(task: str, name: str, data: str | Path, options: dict[str, An
     from ..core.errors import BadInput
     from ..core.registry import all_tasks, get_task
     from ..core.store import ArtifactStore
+    from ..data.databases import data_source
 
     cls = get_task(task)
     if "train" not in cls.capabilities:
@@ -36,5 +37,5 @@ def train_to_store(task: str, name: str, data: str | Path, options: dict[str, An
         raise BadInput(f"task {cls.name!r} cannot be trained; trainable: {trainable}")
     store = ArtifactStore()
     with store.new_version(name, cls.name) as staged, around_fit():
-        cls.fit(Path(data), staged.path, dict(options), progress=progress, name=name)
+        cls.fit(data_source(data), staged.path, dict(options), progress=progress, name=name)
     return store.get(staged.ref)

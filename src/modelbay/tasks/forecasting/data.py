@@ -90,7 +90,7 @@ def parse_dates(values: list[Any], where: str) -> list[str]:
     return [d.isoformat() if (d.hour or d.minute or d.second) else d.date().isoformat() for d in parsed]
 
 
-def read_long_table(path: Path, columns: LongColumns) -> list[Series]:
+def read_long_table(path: Path | str, columns: LongColumns) -> list[Series]:
     """Every series of a long table, in order of first appearance, each sorted by ``ds``."""
     from ...data.loaders import read_table
 

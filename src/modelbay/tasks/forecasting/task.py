@@ -172,13 +172,15 @@ class Forecasting(Task[ForecastInput, ForecastOutput], Trainable, Evaluable):
     @classmethod
     def load_data(cls, path: Path, options: dict[str, Any]) -> list[dict[str, Any]]:
         """A long table (unique_id, ds, y); each series' last ``horizon`` values become its ``actuals``."""
+        from ...data.databases import data_source
         from .train import evaluation_records
 
-        return evaluation_records(Path(path), options)
+        return evaluation_records(data_source(path), options)
 
     @classmethod
     def fit(cls, data, out_dir, options, progress=False, *, name="model"):
         """Choose a model per series by backtest (``modelbay.tasks.forecasting.train``)."""
+        from ...data.databases import data_source
         from .train import train_forecasting
 
-        return train_forecasting(Path(data), Path(out_dir), options, progress=progress, name=name, task=cls.name)
+        return train_forecasting(data_source(data), Path(out_dir), options, progress=progress, name=name, task=cls.name)

@@ -68,7 +68,7 @@ def _season(series: Series, config: ForecastTrainConfig) -> int:
     return int(config.season_length or season_from_freq(series.freq) or 1)
 
 
-def train_forecasting(data: Path, out_dir: Path, options: dict[str, Any], progress: Progress = False, *,
+def train_forecasting(data: Path | str, out_dir: Path, options: dict[str, Any], progress: Progress = False, *,
                       name: str = "model", task: str = "forecasting") -> dict[str, Any]:
     """Choose and store a model for every series of ``data``; returns the model card."""
     t0 = time.perf_counter()
@@ -104,7 +104,7 @@ def _mean(values: list[float | None]) -> float | None:
     return round(sum(values) / len(values), 6) if values else None
 
 
-def _card(data: Path, config: ForecastTrainConfig, entries: dict[str, dict[str, Any]], horizon: int, *,
+def _card(data: Path | str, config: ForecastTrainConfig, entries: dict[str, dict[str, Any]], horizon: int, *,
           name: str, task: str) -> dict[str, Any]:
     import statsforecast
 
@@ -122,7 +122,7 @@ def _card(data: Path, config: ForecastTrainConfig, entries: dict[str, dict[str, 
         counts[e["model"]] = counts.get(e["model"], 0) + 1
     return {
         "name": name, "task": task, "base": "statsforecast", "format": FORMAT, "created": utc_timestamp(),
-        "description": f"per-series model choice by rolling-origin backtest on {len(entries)} series of {Path(data).name}",
+        "description": f"per-series model choice by rolling-origin backtest on {len(entries)} series of {Path(data).name if isinstance(data, Path) else 'a database table'}",
         "data": {**data_fingerprint(data), "n_series": len(entries),
                  "n_points": sum(len(e["history"]) for e in entries.values())},
         "options": {"backend": "statsforecast"},
@@ -135,7 +135,7 @@ def _card(data: Path, config: ForecastTrainConfig, entries: dict[str, dict[str, 
     }
 
 
-def evaluation_records(path: Path, options: dict[str, Any]) -> list[dict[str, Any]]:
+def evaluation_records(path: Path | str, options: dict[str, Any]) -> list[dict[str, Any]]:
     """Records for ``modelbay eval``: each series' last ``horizon`` values are the ``actuals``, the rest its history."""
     known = {"horizon", "season_length", "id_col", "ds_col", "y_col", "format"}
     picked = {k: v for k, v in options.items() if k in known}
