@@ -81,6 +81,53 @@ def evaluate(series: dict[str, list[float]], horizon: int, eval_windows: int) ->
             "picks": picks, "n_forecasts": len(truths), "auto_seconds": auto_s}
 
 
+def evaluate_trained(series: dict[str, list[float]], horizon: int, eval_windows: int) -> dict:
+    """(d) ``modelbay train`` on the table cut at each evaluation origin, then each series by its id.
+
+    The trained choice includes the global LightGBM candidate, learned across the series; (e) is
+    that global model applied to every series. Only the points before the origin are written.
+    """
+    from modelbay.ml.metrics import compute
+    from modelbay.tasks.forecasting.forecaster import ForecasterOptions, forecast_request
+    from modelbay.tasks.forecasting.model import ForecastingModel
+    from modelbay.tasks.forecasting.task import ForecastInput
+    from modelbay.tasks.forecasting.train import train_forecasting
+
+    preds: dict[str, list] = {"modelbay trained": [], "LightGBM (global)": []}
+    truths, histories, picks, fit_s = [], [], {}, 0.0
+    for k in range(eval_windows, 0, -1):
+        cuts = {key: len(y) - k * horizon for key, y in series.items()}
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            trained = ForecastingModel(_train_table({key: y[:cuts[key]] for key, y in series.items()}, Path(tmp),
+                                                    horizon, train_forecasting))
+            fit_s += time.perf_counter() - t0
+            for key, y in series.items():
+                train, actual = y[:cuts[key]], y[cuts[key]:cuts[key] + horizon]
+                truths.append(actual)
+                histories.append(train)
+                out = forecast_request(ForecastInput(unique_id=key, horizon=horizon), ForecasterOptions(), trained)
+                preds["modelbay trained"].append(out.mean)
+                picks[out.choice.model] = picks.get(out.choice.model, 0) + 1
+                glob = trained.global_forecast(train, SEASON, horizon, [])
+                preds["LightGBM (global)"].append(glob.mean.tolist() if glob is not None else out.mean)
+    extra = {"histories": histories, "season": SEASON}
+    scores = {m: compute("forecast", truths, p, extra) for m, p in preds.items()}
+    return {"scores": {m: {"mase": s["mase"], "smape": s["smape"]} for m, s in scores.items()}, "picks": picks,
+            "train_seconds": fit_s}
+
+
+def _train_table(series: dict[str, list[float]], folder: Path, horizon: int, train) -> Path:
+    path = folder / "series.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["unique_id", "ds", "y"])
+        for key, y in series.items():
+            writer.writerows([key, i, v] for i, v in enumerate(y))
+    train(path, folder / "model", {"horizon": horizon, "season_length": SEASON})
+    return folder / "model"
+
+
 def train_seconds(series: dict[str, list[float]], horizon: int) -> float:
     from modelbay.tasks.forecasting.train import train_forecasting
 
@@ -96,10 +143,10 @@ def train_seconds(series: dict[str, list[float]], horizon: int) -> float:
         return time.perf_counter() - t0
 
 
-def report(name: str, n_series: int, result: dict, fit_s: float) -> None:
-    scores = result["scores"]
+def report(name: str, n_series: int, result: dict, fit_s: float, trained: dict) -> None:
+    scores = result["scores"] | trained["scores"]
     naive = scores["SeasonalNaive"]["mase"]
-    singles = [m for m in scores if m not in ("SeasonalNaive", "Ensemble", "modelbay auto")]
+    singles = [m for m in scores if m not in ("SeasonalNaive", "Ensemble", "modelbay auto", "modelbay trained")]
     best_single = min(singles, key=lambda m: scores[m]["mase"])
     auto = scores["modelbay auto"]["mase"]
     print(f"\n## {name}: {n_series} series, {result['n_forecasts']} forecasts")
@@ -110,7 +157,12 @@ def report(name: str, n_series: int, result: dict, fit_s: float) -> None:
     print(f"auto vs seasonal naive: {100 * (1 - auto / naive):.1f}% lower MASE; "
           f"vs best single model ({best_single}): {100 * (1 - auto / scores[best_single]['mase']):.1f}% lower; "
           f"vs the ensemble on every series: {100 * (1 - auto / scores['Ensemble']['mase']):.1f}% lower")
-    print(f"chosen: {json.dumps(result['picks'])}")
+    mine = scores["modelbay trained"]["mase"]
+    print(f"trained (with the global model) vs seasonal naive: {100 * (1 - mine / naive):.1f}% lower MASE; "
+          f"vs best single model ({best_single}): {100 * (1 - mine / scores[best_single]['mase']):.1f}% lower; "
+          f"vs per-request auto: {100 * (1 - mine / auto):.1f}% lower")
+    print(f"chosen: per request {json.dumps(result['picks'])}; trained {json.dumps(trained['picks'])}")
+    print(f"time: {eval_windows_text(trained)}")
     print(f"time: per-request choice {result['auto_seconds']:.1f} s for {result['n_forecasts']} requests; "
           f"train (choose for all {n_series} series) {fit_s:.1f} s")
 
@@ -126,10 +178,31 @@ def main() -> None:
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; horizon {args.horizon}, "
           f"{args.eval_windows} evaluation windows per series; backtest: 3 windows inside each history")
+    pooled = []
     for name in DATASETS if args.dataset == "all" else [args.dataset]:
         series = load(name)
         result = evaluate(series, args.horizon, args.eval_windows)
-        report(name, len(series), result, train_seconds(series, args.horizon))
+        trained = evaluate_trained(series, args.horizon, args.eval_windows)
+        report(name, len(series), result, train_seconds(series, args.horizon), trained)
+        pooled.append((result["scores"] | trained["scores"], result["n_forecasts"]))
+    if len(pooled) > 1:
+        print_pooled(pooled)
+
+
+def eval_windows_text(trained: dict) -> str:
+    return f"modelbay train at every evaluation origin, in all {trained['train_seconds']:.1f} s"
+
+
+def print_pooled(pooled: list[tuple[dict, int]]) -> None:
+    """Every data set's forecasts together: each method's MASE weighted by its number of forecasts."""
+    n = sum(count for _, count in pooled)
+    mean = {m: sum(s[m]["mase"] * count for s, count in pooled) / n for m in pooled[0][0]}
+    naive = mean["SeasonalNaive"]
+    print(f"\n## pooled: {n} forecasts")
+    print("| method | MASE | vs seasonal naive |")
+    print("|---|---|---|")
+    for m, v in mean.items():
+        print(f"| {m} | {v:.4f} | {100 * (v / naive - 1):+.1f}% |")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ C(epochs=5, hidden_sizes=(64,), shuffle=False)
 
 Unknown names are an error listing the known ones; a value that does not fit its field
 (``epochs=many``, ``shuffle=maybe``) is an error naming it. Fields typed ``int``, ``float``,
-``str``, ``bool`` or ``tuple[X, ...]`` are converted (one value becomes a 1-tuple, ``""`` an empty
+``str``, ``bool`` or ``tuple[X, ...]`` are converted (one value becomes a 1-tuple, ``"a,b"`` two, ``""`` an empty
 one); anything else (``float | None``, ``str | dict``…) is passed as given.
 """
 
@@ -56,6 +56,8 @@ def _convert(kind: str, value: Any) -> Any:
     if kind in _SCALARS:
         return _SCALARS[kind](value)
     if kind.startswith("tuple[") and kind.endswith(",...]"):
+        if isinstance(value, str) and "," in value:  # --param candidates=AutoETS,AutoTheta
+            value = [part.strip() for part in value.split(",") if part.strip()]
         items = value if isinstance(value, (list, tuple)) else ([] if value in ("", None) else [value])
         element = _SCALARS.get(kind[len("tuple["):-len(",...]")], lambda v: v)
         return tuple(element(v) for v in items)

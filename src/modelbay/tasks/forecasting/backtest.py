@@ -23,7 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ...core.errors import BadInput
-from .models import BASELINE, CANDIDATES, check_candidates, forecast_all
+from .models import BASELINE, CANDIDATES, GLOBAL_CANDIDATES, Forecast, check_candidates, forecast_all
+
+#: tie-break order: simpler first, the global model last
+ORDER = CANDIDATES + GLOBAL_CANDIDATES
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class BacktestConfig:
             raise BadInput(f"season_length must be at least 1, got {self.season_length}")
         if self.n_windows < 1 or (self.step_points is not None and self.step_points < 1):
             raise BadInput(f"n_windows and step_points must be at least 1, got {self.n_windows} and {self.step_points}")
-        object.__setattr__(self, "candidates", check_candidates(self.candidates))
+        object.__setattr__(self, "candidates", check_candidates(self.candidates, allow_global=True))
         check_candidates((self.fallback,))
 
 
@@ -101,8 +104,13 @@ def smape(actual, forecast) -> float:
     return float(100 * terms.mean())
 
 
-def choose_model(history: Sequence[float], config: BacktestConfig) -> Choice:
-    """The candidate with the lowest mean backtest MASE on ``history`` (or the fallback if too short)."""
+def choose_model(history: Sequence[float], config: BacktestConfig,
+                 extra: dict[str, dict[int, Forecast | None]] | None = None) -> Choice:
+    """The candidate with the lowest mean backtest MASE on ``history`` (or the fallback if too short).
+
+    ``extra``: forecasts made elsewhere, ``{candidate: {origin: forecast}}`` (the global model's,
+    trained across series in ``train.py``); a candidate missing there for an origin scores ``inf``.
+    """
     cuts = origins(len(history), config)
     if not cuts:
         need = min_train_points(config.season_length) + config.horizon
@@ -113,11 +121,12 @@ def choose_model(history: Sequence[float], config: BacktestConfig) -> Choice:
     for cut in cuts:
         train, actual = history[:cut], history[cut:cut + config.horizon]
         forecasts = forecast_all(config.candidates, train, config.season_length, config.horizon)
+        forecasts |= {n: (extra or {}).get(n, {}).get(cut) for n in config.candidates if n in GLOBAL_CANDIDATES}
         for name, out in forecasts.items():
             errors[name].append(math.inf if out is None else mase(actual, out.mean, train, config.season_length))
             pct[name].append(math.inf if out is None else smape(actual, out.mean))
     mean_mase = {n: sum(v) / len(v) for n, v in errors.items()}
-    best = min(config.candidates, key=lambda n: (mean_mase[n], CANDIDATES.index(n)))
+    best = min(config.candidates, key=lambda n: (mean_mase[n], ORDER.index(n)))
     if not math.isfinite(mean_mase[best]):
         best = BASELINE
 

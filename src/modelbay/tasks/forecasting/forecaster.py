@@ -15,7 +15,7 @@ from ...core.errors import BadInput
 from .backtest import BacktestConfig, Choice, choose_model
 from .data import future_timestamps, infer_freq, season_from_freq
 from .model import ForecastingModel
-from .models import CANDIDATES, forecast_with, naive_forecast
+from .models import CANDIDATES, GLOBAL_CANDIDATES, forecast_with, naive_forecast
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,10 @@ def forecast_request(item: Any, options: ForecasterOptions, trained: Forecasting
         config = _backtest_config(options, trained, horizon, season)
         choice = choose_model(history, config)
     levels = sorted(set(item.levels))
-    out = forecast_with(choice.model, history, season, horizon, levels)
+    if choice.model in GLOBAL_CANDIDATES:
+        out = trained.global_forecast(list(history), int(season), horizon, levels) if trained is not None else None
+    else:
+        out = forecast_with(choice.model, history, season, horizon, levels)
     if out is None:  # the chosen model cannot fit this history (rare: a trained choice on a much shorter one)
         choice.chosen_by += f"; {choice.model} could not fit this history, so the naive forecast was used"
         choice.model = "Naive"

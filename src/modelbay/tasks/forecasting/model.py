@@ -18,15 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from ...ml.model_dir import atomic_model_dir, write_card, write_json
-from .models import CANDIDATES
+from .models import CANDIDATES, GLOBAL_CANDIDATES
 
 FORMAT = "modelbay.forecasting/1"
 FILENAME = "forecasting.json"
 
 
-def write_forecasting_model(out_dir: Path, config: dict[str, Any], card: dict[str, Any]) -> None:
-    """``forecasting.json`` and ``model_card.json``, atomically."""
+def write_forecasting_model(out_dir: Path, config: dict[str, Any], card: dict[str, Any],
+                            global_models: dict[int, Any] | None = None) -> None:
+    """``forecasting.json``, the global models' LightGBM files and ``model_card.json``, atomically."""
+    from .global_model import save_global
+
     with atomic_model_dir(out_dir) as tmp:
+        for season, model in (global_models or {}).items():
+            save_global(model, Path(tmp) / config["global"]["seasons"][str(season)]["file"])
         write_json(tmp, FILENAME, {"format": FORMAT, **config}, indent=1)
         write_card(tmp, card)
 
@@ -43,11 +48,26 @@ class ForecastingModel:
         if not isinstance(self.series, dict) or not self.series:
             raise d.error(f"{FILENAME} has no series")
         for key, entry in self.series.items():
-            if entry.get("model") not in CANDIDATES or not isinstance(entry.get("history"), list):
+            if entry.get("model") not in CANDIDATES + GLOBAL_CANDIDATES or not isinstance(entry.get("history"), list):
                 raise d.error(f"{FILENAME}: series {key!r} has no known model or no history")
         self.horizon = int(self.config["horizon"])
         self.levels = [int(v) for v in self.config["levels"]]
         self.backtest: dict[str, Any] = self.config["backtest"]
+        self.path = Path(path)
+        self._global: dict[int, Any] = {}
+
+    def global_forecast(self, history: list[float], season_length: int, horizon: int, levels: list[int]):
+        """The stored global LightGBM model's forecast for a series of period ``season_length`` (None if none)."""
+        from .global_model import load_global
+        from .train_global import global_forecast
+
+        saved = self.config.get("global", {}).get("seasons", {}).get(str(season_length))
+        if saved is None:
+            return None
+        if season_length not in self._global:
+            self._global[season_length] = load_global(self.path / saved["file"], season_length)
+        bands = {int(k): v for k, v in saved["bands"].items()}
+        return global_forecast(self._global[season_length], bands, history, horizon, levels)
 
     def entry(self, unique_id: str | None) -> dict[str, Any] | None:
         return self.series.get(unique_id) if unique_id is not None else None

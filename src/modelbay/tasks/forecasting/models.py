@@ -24,6 +24,8 @@ CANDIDATES: tuple[str, ...] = ("SeasonalNaive", "AutoTheta", "AutoETS", "AutoARI
 ENSEMBLE_MEMBERS: tuple[str, ...] = ("AutoETS", "AutoTheta", "AutoARIMA")
 #: the reference every MASE divides by; always a candidate, and the fallback of last resort
 BASELINE = "SeasonalNaive"
+#: candidates learned across all the series of a table (``global_model.py``): training only, never one request's history
+GLOBAL_CANDIDATES: tuple[str, ...] = ("LightGBM",)
 
 
 @dataclass
@@ -35,12 +37,14 @@ class Forecast:
     upper: dict[int, Any] = field(default_factory=dict)
 
 
-def check_candidates(names: Sequence[str]) -> tuple[str, ...]:
+def check_candidates(names: Sequence[str], *, allow_global: bool = False) -> tuple[str, ...]:
     """The candidate names, checked; the baseline is always among them (MASE needs it to mean anything)."""
     names = tuple(str(n) for n in names)
-    unknown = [n for n in names if n not in CANDIDATES]
+    known = CANDIDATES + (GLOBAL_CANDIDATES if allow_global else ())
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise BadInput(f"unknown forecasting model(s) {unknown}; known: {', '.join(CANDIDATES)}")
+        where = "" if allow_global else f" ({', '.join(GLOBAL_CANDIDATES)} needs a table of series: modelbay train)"
+        raise BadInput(f"unknown forecasting model(s) {unknown}; known: {', '.join(known)}{where}")
     if not names:
         raise BadInput(f"no candidate models given; choose among {', '.join(CANDIDATES)}")
     return names if BASELINE in names else (BASELINE, *names)
@@ -65,6 +69,7 @@ def usable_season(season_length: int, n_points: int) -> int:
 def forecast_all(names: Sequence[str], history: Sequence[float], season_length: int, horizon: int,
                  levels: Sequence[int] = ()) -> dict[str, Forecast | None]:
     """``forecast_with`` for each of ``names``; an ensemble reuses its members' forecasts (each fitted once)."""
+    names = [n for n in names if n not in GLOBAL_CANDIDATES]  # their forecasts come from train.py
     wanted = [n for n in names if n != "Ensemble"]
     if "Ensemble" in names:
         wanted += [m for m in ENSEMBLE_MEMBERS if m not in wanted]

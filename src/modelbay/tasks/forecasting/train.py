@@ -26,7 +26,8 @@ from ...ml.progress import reporter
 from .backtest import BacktestConfig, choose_model
 from .data import LongColumns, Series, read_long_table, season_from_freq
 from .model import FORMAT, write_forecasting_model
-from .models import CANDIDATES
+from .models import CANDIDATES, GLOBAL_CANDIDATES
+from .train_global import GlobalResult, global_candidate, stored
 
 
 @dataclass
@@ -37,7 +38,7 @@ class ForecastTrainConfig:
     season_length: int | None = None        # default: from the dates' frequency (12 monthly, 4 quarterly…), else 1
     n_windows: int = 3                      # backtest origins per series
     step_points: int | None = None          # points between origins; default: the horizon
-    candidates: tuple[str, ...] = CANDIDATES
+    candidates: tuple[str, ...] = CANDIDATES + GLOBAL_CANDIDATES
     fallback: str = "AutoETS"               # for series too short to backtest
     levels: tuple[int, ...] = (80, 95)      # default prediction intervals, in %
     id_col: str = "unique_id"
@@ -77,13 +78,14 @@ def train_forecasting(data: Path | str, out_dir: Path, options: dict[str, Any], 
     horizon = config.horizon or max(_season(all_series[0], config), 1)
     entries: dict[str, dict[str, Any]] = {}
     with reporter(progress) as rep:
+        learned = _global(all_series, config, horizon, rep)
         tick = rep.stage("backtest series", total=len(all_series))
         for done, series in enumerate(all_series, 1):
             season = _season(series, config)
             backtest = BacktestConfig(horizon=horizon, season_length=season, n_windows=config.n_windows,
                                       step_points=config.step_points, candidates=config.candidates,
                                       fallback=config.fallback)
-            choice = choose_model(series.values, backtest)
+            choice = choose_model(series.values, backtest, {GLOBAL_CANDIDATES[0]: learned.backtest.get(series.unique_id, {})})
             entries[series.unique_id] = {
                 "model": choice.model, "chosen_by": choice.chosen_by, "season_length": season,
                 "mase": choice.mase, "smape": choice.smape, "windows": choice.windows, "history": series.values,
@@ -92,11 +94,21 @@ def train_forecasting(data: Path | str, out_dir: Path, options: dict[str, Any], 
     saved = {"horizon": horizon, "levels": [int(v) for v in config.levels],
              "backtest": {"n_windows": config.n_windows, "step_points": config.step_points,
                           "candidates": list(backtest.candidates), "fallback": config.fallback},
-             "series": entries}
+             "series": entries, "global": stored(learned)}
     card = _card(data, config, entries, horizon, name=name, task=task)
     card["seconds"] = round(time.perf_counter() - t0, 2)
-    write_forecasting_model(out_dir, saved, card)
+    write_forecasting_model(out_dir, saved, card, learned.models)
     return card
+
+
+def _global(all_series: list[Series], config: ForecastTrainConfig, horizon: int, rep) -> GlobalResult:
+    """The global LightGBM candidate's backtest and final models, when it is a candidate."""
+    if not set(GLOBAL_CANDIDATES) & set(config.candidates):
+        return GlobalResult()
+    series = {s.unique_id: (s.values, _season(s, config)) for s in all_series}
+    n_fits = config.n_windows * len({season for _, season in series.values()})
+    return global_candidate(series, horizon=horizon, n_windows=config.n_windows, step_points=config.step_points,
+                            levels=[int(v) for v in config.levels], tick=rep.stage("global LightGBM windows", n_fits))
 
 
 def _mean(values: list[float | None]) -> float | None:
