@@ -124,7 +124,8 @@ def _train_table(series: dict[str, list[float]], folder: Path, horizon: int, tra
         writer.writerow(["unique_id", "ds", "y"])
         for key, y in series.items():
             writer.writerows([key, i, v] for i, v in enumerate(y))
-    train(path, folder / "model", {"horizon": horizon, "season_length": SEASON})
+    candidates = ["SeasonalNaive", "AutoTheta", "AutoETS", "AutoARIMA", "Ensemble", "LightGBM"]  # LightGBM is opt-in
+    train(path, folder / "model", {"horizon": horizon, "season_length": SEASON, "candidates": candidates})
     return folder / "model"
 
 

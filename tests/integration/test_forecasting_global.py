@@ -52,7 +52,8 @@ def test_trained_choice_stores_and_serves_the_global_model(fresh_settings, table
     from modelbay.train.publish import train_to_store
 
     path, _ = table
-    artifact = train_to_store("forecasting", "stores", path, {"horizon": 4, "season_length": 1})
+    options = {"horizon": 4, "season_length": 1, "candidates": "SeasonalNaive,AutoETS,LightGBM"}
+    artifact = train_to_store("forecasting", "stores", path, options)
     validation = artifact.card["metrics"]["validation"]
     assert validation["backtest_mase_LightGBM"] is not None
     assert validation["backtest_mase_LightGBM"] < validation["backtest_mase_SeasonalNaive"]
@@ -71,8 +72,7 @@ def test_without_the_global_candidate_no_model_file_is_written(fresh_settings, t
     from modelbay.train.publish import train_to_store
 
     path, _ = table
-    artifact = train_to_store("forecasting", "stores-stat", path,
-                              {"horizon": 4, "season_length": 1, "candidates": "SeasonalNaive,AutoETS"})
+    artifact = train_to_store("forecasting", "stores-stat", path, {"horizon": 4, "season_length": 1})  # the default
     assert not list(artifact.path.glob("lightgbm-*.txt"))
     assert "backtest_mase_LightGBM" not in artifact.card["metrics"]["validation"]
 

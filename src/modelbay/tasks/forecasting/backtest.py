@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ...core.errors import BadInput
-from .models import BASELINE, CANDIDATES, GLOBAL_CANDIDATES, Forecast, check_candidates, forecast_all
+from .models import BASELINE, CANDIDATES, GLOBAL_CANDIDATES, Forecast, Regressors, check_candidates, forecast_all
 
 #: tie-break order: simpler first, the global model last
 ORDER = CANDIDATES + GLOBAL_CANDIDATES
@@ -105,7 +105,8 @@ def smape(actual, forecast) -> float:
 
 
 def choose_model(history: Sequence[float], config: BacktestConfig,
-                 extra: dict[str, dict[int, Forecast | None]] | None = None) -> Choice:
+                 extra: dict[str, dict[int, Forecast | None]] | None = None,
+                 regressors: Regressors | None = None) -> Choice:
     """The candidate with the lowest mean backtest MASE on ``history`` (or the fallback if too short).
 
     ``extra``: forecasts made elsewhere, ``{candidate: {origin: forecast}}`` (the global model's,
@@ -120,7 +121,8 @@ def choose_model(history: Sequence[float], config: BacktestConfig,
     pct: dict[str, list[float]] = {name: [] for name in config.candidates}
     for cut in cuts:
         train, actual = history[:cut], history[cut:cut + config.horizon]
-        forecasts = forecast_all(config.candidates, train, config.season_length, config.horizon)
+        window_x = regressors.cut(cut, config.horizon) if regressors is not None else None
+        forecasts = forecast_all(config.candidates, train, config.season_length, config.horizon, regressors=window_x)
         forecasts |= {n: (extra or {}).get(n, {}).get(cut) for n in config.candidates if n in GLOBAL_CANDIDATES}
         for name, out in forecasts.items():
             errors[name].append(math.inf if out is None else mase(actual, out.mean, train, config.season_length))

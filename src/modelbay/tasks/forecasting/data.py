@@ -36,6 +36,7 @@ class LongColumns:
     ds_col: str = "ds"
     y_col: str = "y"
     format: str | None = None      # csv, tsv, jsonl, json, parquet when the suffix does not say
+    exog_cols: tuple[str, ...] = ()  # regressors known in advance (price, promotion, holiday), numbers
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Series:
     timestamps: list[str] | None = None     # ISO dates, when ds holds dates
     freq: str | None = None                 # pandas frequency alias inferred from the dates
     lines: list[str] = field(default_factory=list)
+    exog: dict[str, list[float]] = field(default_factory=dict)  # regressor values, one per value
 
 
 def season_from_freq(freq: str | None) -> int | None:
@@ -96,18 +98,23 @@ def read_long_table(path: Path | str, columns: LongColumns) -> list[Series]:
 
     rows = read_table(path, columns.format)
     found = list(rows[0][1])
-    missing = [c for c in (columns.id_col, columns.ds_col, columns.y_col) if c not in found]
+    missing = [c for c in (columns.id_col, columns.ds_col, columns.y_col, *columns.exog_cols) if c not in found]
     if missing:
         raise BadInput(f"{path}: no column(s) {missing}; the table has {found}",
-                       hint="name them with id_col, ds_col and y_col (--param y_col=sales)")
-    groups: dict[str, list[tuple[Any, float, str]]] = {}
+                       hint="name them with id_col, ds_col, y_col and exog_cols (--param y_col=sales)")
+    groups: dict[str, list[tuple[Any, float, str, tuple[float, ...]]]] = {}
     for line, row in rows:
         where = f"{path}:{line}"
         key = str(row[columns.id_col]).strip()
         if not key:
             raise BadInput(f"{where}: empty {columns.id_col!r}", hint="every row needs the id of its series")
-        groups.setdefault(key, []).append((row[columns.ds_col], _number(row[columns.y_col], where, columns.y_col), where))
-    return [_series(key, items, columns.ds_col) for key, items in groups.items()]
+        x = tuple(_number(row[c], where, c) for c in columns.exog_cols)
+        groups.setdefault(key, []).append((row[columns.ds_col], _number(row[columns.y_col], where, columns.y_col), where, x))
+    series = [_series(key, items, columns.ds_col) for key, items in groups.items()]
+    for one, items in zip(series, groups.values()):
+        order = {line: i for i, (_, _, line, _) in enumerate(items)}
+        one.exog = {c: [items[order[line]][3][j] for line in one.lines] for j, c in enumerate(columns.exog_cols)}
+    return series
 
 
 def _number(value: Any, where: str, col: str) -> float:
@@ -128,8 +135,8 @@ def _number(value: Any, where: str, col: str) -> float:
     return number
 
 
-def _series(key: str, items: list[tuple[Any, float, str]], ds_col: str) -> Series:
-    raw = [ds for ds, _, _ in items]
+def _series(key: str, items: list[tuple[Any, float, str, tuple[float, ...]]], ds_col: str) -> Series:
+    raw = [item[0] for item in items]
     steps = [_int_step(v) for v in raw]
     if all(s is not None for s in steps):
         order = sorted(range(len(items)), key=lambda i: steps[i])

@@ -15,7 +15,7 @@ from ...core.errors import BadInput
 from .backtest import BacktestConfig, Choice, choose_model
 from .data import future_timestamps, infer_freq, season_from_freq
 from .model import ForecastingModel
-from .models import CANDIDATES, GLOBAL_CANDIDATES, forecast_with, naive_forecast
+from .models import CANDIDATES, GLOBAL_CANDIDATES, Regressors, forecast_with, naive_forecast
 
 
 @dataclass(frozen=True)
@@ -52,17 +52,20 @@ def forecast_request(item: Any, options: ForecasterOptions, trained: Forecasting
         last, freq = None, item.freq
     season = (item.season_length or (entry or {}).get("season_length") or season_from_freq(freq)
               or options.season_length)
-    horizon = item.horizon or (trained.horizon if trained is not None else max(int(season), 1))
+    future_steps = len(next(iter(item.future_exog.values()))) if item.future_exog else None
+    horizon = item.horizon or future_steps or (trained.horizon if trained is not None else max(int(season), 1))
+    regressors = _regressors(item, entry, trained, horizon)
     if entry is not None:
         choice = Choice(entry["model"], "trained", entry.get("mase", {}), entry.get("smape", {}), entry.get("windows", 0))
     else:
         config = _backtest_config(options, trained, horizon, season)
-        choice = choose_model(history, config)
+        choice = choose_model(history, config, regressors=regressors)
     levels = sorted(set(item.levels))
     if choice.model in GLOBAL_CANDIDATES:
-        out = trained.global_forecast(list(history), int(season), horizon, levels) if trained is not None else None
+        out = (trained.global_forecast(list(history), int(season), horizon, levels, regressors)
+               if trained is not None else None)
     else:
-        out = forecast_with(choice.model, history, season, horizon, levels)
+        out = forecast_with(choice.model, history, season, horizon, levels, regressors)
     if out is None:  # the chosen model cannot fit this history (rare: a trained choice on a much shorter one)
         choice.chosen_by += f"; {choice.model} could not fit this history, so the naive forecast was used"
         choice.model = "Naive"
@@ -70,6 +73,27 @@ def forecast_request(item: Any, options: ForecasterOptions, trained: Forecasting
     intervals = [{"level": lv, "lower": _rounded(out.lower[lv]), "upper": _rounded(out.upper[lv])} for lv in levels]
     dates = future_timestamps(last, freq, horizon) if last is not None and freq else None
     return Result(list(history), horizon, int(season), choice, _rounded(out.mean), intervals, dates)
+
+
+def _regressors(item: Any, entry: dict[str, Any] | None, trained: ForecastingModel | None,
+                horizon: int) -> Regressors | None:
+    """The request's regressors: past from the request (or the trained series), future from the request."""
+    import numpy as np
+
+    wanted = list(trained.exog_cols) if trained is not None and trained.exog_cols else list(item.exog or {})
+    if not wanted:
+        return None
+    future = item.future_exog or {}
+    past = item.exog if item.history is not None else (entry or {}).get("exog") or item.exog
+    missing = [c for c in wanted if c not in future or c not in (past or {})]
+    if missing:
+        which = "future_exog" if any(c not in future for c in missing) else "exog (their past, beside history)"
+        raise BadInput(f"this forecast uses the regressors {wanted}; {which} lacks {missing}",
+                       hint=f'send "future_exog": {{{", ".join(repr(c) for c in wanted)}: [{horizon} values each]}}')
+    if any(len(future[c]) != horizon for c in wanted):
+        raise BadInput(f"future_exog needs {horizon} values per regressor (the horizon)", hint="one value per forecast step")
+    return Regressors(tuple(wanted), np.column_stack([np.asarray(past[c], dtype=np.float64) for c in wanted]),
+                      np.column_stack([np.asarray(future[c], dtype=np.float64) for c in wanted]))
 
 
 def _stored_history(item: Any, entry: dict[str, Any] | None, trained: ForecastingModel | None) -> list[float]:

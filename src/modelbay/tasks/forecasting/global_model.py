@@ -56,32 +56,37 @@ def series_scale(y) -> float:
     return scale if scale > 0 else 1.0
 
 
-def _features(scaled, t: int, lags: list[int], season: int, scale: float) -> list[float]:
-    """Features of the value at index ``t`` from ``scaled[:t]`` (every lag must be available)."""
+def _features(scaled, t: int, lags: list[int], season: int, scale: float, x=None) -> list[float]:
+    """Features of the value at index ``t`` from ``scaled[:t]`` (every lag must be available) and the regressors at ``t``."""
     window = scaled[max(0, t - max(season, 1)):t]
-    return [*(scaled[t - lag] for lag in lags), float(window.mean()), float(t % max(season, 1)), float(scale)]
+    known = [float(v) for v in x[t]] if x is not None else []
+    return [*(scaled[t - lag] for lag in lags), float(window.mean()), float(t % max(season, 1)), float(scale), *known]
 
 
-def _rows(history: Sequence[float], lags: list[int], season: int):
+def _rows(history: Sequence[float], lags: list[int], season: int, x=None):
     import numpy as np
 
     y = np.asarray(history, dtype=np.float64)
     scale = series_scale(y)
     scaled = y / scale
-    feats = [_features(scaled, t, lags, season, scale) for t in range(lags[-1], len(y))]
+    feats = [_features(scaled, t, lags, season, scale, x) for t in range(lags[-1], len(y))]
     return feats, list(scaled[lags[-1]:])
 
 
-def fit_global(histories: Sequence[Sequence[float]], season_length: int, *, rounds: int = ROUNDS) -> GlobalModel | None:
-    """One model over every history long enough for its lags; None if fewer than 50 training rows."""
+def fit_global(histories: Sequence[Sequence[float]], season_length: int, *, rounds: int = ROUNDS,
+               regressors: Sequence[Any] | None = None) -> GlobalModel | None:
+    """One model over every history long enough for its lags; None if fewer than 50 training rows.
+
+    ``regressors``: per history, an array of its regressors' values (at least one row per value).
+    """
     import lightgbm as lgb
     import numpy as np
 
     lags = lags_for(season_length)
     features, targets = [], []
-    for history in histories:
+    for i, history in enumerate(histories):
         if len(history) > lags[-1]:
-            f, t = _rows(history, lags, season_length)
+            f, t = _rows(history, lags, season_length, regressors[i] if regressors is not None else None)
             features += f
             targets += t
     if len(targets) < 50:
@@ -91,8 +96,11 @@ def fit_global(histories: Sequence[Sequence[float]], season_length: int, *, roun
     return GlobalModel(booster, int(season_length))
 
 
-def forecast_global(model: GlobalModel, history: Sequence[float], horizon: int):
-    """``horizon`` steps after ``history``, each fed back as the next step's lag; None if the history is too short."""
+def forecast_global(model: GlobalModel, history: Sequence[float], horizon: int, regressors=None):
+    """``horizon`` steps after ``history``, each fed back as the next step's lag; None if the history is too short.
+
+    ``regressors``: an array of the regressors' values over the history and the ``horizon`` steps after it.
+    """
     import numpy as np
 
     lags, season = lags_for(model.season_length), model.season_length
@@ -102,7 +110,7 @@ def forecast_global(model: GlobalModel, history: Sequence[float], horizon: int):
     scale = series_scale(y)
     scaled = list(y / scale)
     for _ in range(int(horizon)):
-        row = _features(np.asarray(scaled), len(scaled), lags, season, scale)
+        row = _features(np.asarray(scaled), len(scaled), lags, season, scale, regressors)
         scaled.append(float(model.booster.predict(np.asarray([row]))[0]))
     out = np.asarray(scaled[-int(horizon):]) * scale
     return out if np.isfinite(out).all() else None

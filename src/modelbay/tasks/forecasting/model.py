@@ -54,10 +54,15 @@ class ForecastingModel:
         self.levels = [int(v) for v in self.config["levels"]]
         self.backtest: dict[str, Any] = self.config["backtest"]
         self.path = Path(path)
+        self.exog_cols: list[str] = list(self.config.get("exog_cols") or [])
         self._global: dict[int, Any] = {}
 
-    def global_forecast(self, history: list[float], season_length: int, horizon: int, levels: list[int]):
-        """The stored global LightGBM model's forecast for a series of period ``season_length`` (None if none)."""
+    def global_forecast(self, history: list[float], season_length: int, horizon: int, levels: list[int],
+                        regressors=None):
+        """The stored global LightGBM model's forecast for a series of period ``season_length`` (None if none).
+
+        ``regressors``: ``Regressors`` (past and future) when the model was trained with ``exog_cols``.
+        """
         from .global_model import load_global
         from .train_global import global_forecast
 
@@ -67,7 +72,12 @@ class ForecastingModel:
         if season_length not in self._global:
             self._global[season_length] = load_global(self.path / saved["file"], season_length)
         bands = {int(k): v for k, v in saved["bands"].items()}
-        return global_forecast(self._global[season_length], bands, history, horizon, levels)
+        x = None
+        if regressors is not None:
+            import numpy as np
+
+            x = np.vstack([regressors.past, regressors.future])
+        return global_forecast(self._global[season_length], bands, history, horizon, levels, x)
 
     def entry(self, unique_id: str | None) -> dict[str, Any] | None:
         return self.series.get(unique_id) if unique_id is not None else None

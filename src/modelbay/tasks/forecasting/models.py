@@ -26,6 +26,21 @@ ENSEMBLE_MEMBERS: tuple[str, ...] = ("AutoETS", "AutoTheta", "AutoARIMA")
 BASELINE = "SeasonalNaive"
 #: candidates learned across all the series of a table (``global_model.py``): training only, never one request's history
 GLOBAL_CANDIDATES: tuple[str, ...] = ("LightGBM",)
+#: the statistical candidates that use regressors (``Regressors``); the others forecast from the history alone
+USES_REGRESSORS: tuple[str, ...] = ("AutoARIMA", "Ensemble")
+
+
+@dataclass(frozen=True)
+class Regressors:
+    """Exogenous regressors: ``past`` (n × k) beside the history and ``future`` (horizon × k) beside the forecast."""
+
+    names: tuple[str, ...]
+    past: Any                                  # float64 ndarray (len(history), k)
+    future: Any                                # float64 ndarray (horizon, k)
+
+    def cut(self, origin: int, horizon: int) -> Regressors:
+        """The regressors of a backtest window: the past before ``origin``, the future the ``horizon`` after it."""
+        return Regressors(self.names, self.past[:origin], self.past[origin:origin + horizon])
 
 
 @dataclass
@@ -67,22 +82,26 @@ def usable_season(season_length: int, n_points: int) -> int:
 
 
 def forecast_all(names: Sequence[str], history: Sequence[float], season_length: int, horizon: int,
-                 levels: Sequence[int] = ()) -> dict[str, Forecast | None]:
-    """``forecast_with`` for each of ``names``; an ensemble reuses its members' forecasts (each fitted once)."""
+                 levels: Sequence[int] = (), regressors: Regressors | None = None) -> dict[str, Forecast | None]:
+    """``forecast_with`` for each of ``names``; an ensemble reuses its members' forecasts (each fitted once).
+
+    ``regressors`` go to AutoARIMA (a regression with ARIMA errors); the other models ignore them.
+    """
     names = [n for n in names if n not in GLOBAL_CANDIDATES]  # their forecasts come from train.py
     wanted = [n for n in names if n != "Ensemble"]
     if "Ensemble" in names:
         wanted += [m for m in ENSEMBLE_MEMBERS if m not in wanted]
-    out = {n: _fit_one(n, history, season_length, horizon, levels) for n in wanted}
+    out = {n: _fit_one(n, history, season_length, horizon, levels, regressors if n in USES_REGRESSORS else None)
+           for n in wanted}
     if "Ensemble" in names:
         out["Ensemble"] = _average([out[m] for m in ENSEMBLE_MEMBERS], levels)
     return {n: out[n] for n in names}
 
 
 def forecast_with(name: str, history: Sequence[float], season_length: int, horizon: int,
-                  levels: Sequence[int] = ()) -> Forecast | None:
+                  levels: Sequence[int] = (), regressors: Regressors | None = None) -> Forecast | None:
     """Fit ``name`` on ``history`` and forecast ``horizon`` steps with ``levels`` % intervals; None if it cannot."""
-    return forecast_all((name,), history, season_length, horizon, levels)[name]
+    return forecast_all((name,), history, season_length, horizon, levels, regressors)[name]
 
 
 def _average(members: list[Forecast | None], levels: Sequence[int]) -> Forecast | None:
@@ -97,7 +116,7 @@ def _average(members: list[Forecast | None], levels: Sequence[int]) -> Forecast 
 
 
 def _fit_one(name: str, history: Sequence[float], season_length: int, horizon: int,
-             levels: Sequence[int]) -> Forecast | None:
+             levels: Sequence[int], regressors: Regressors | None = None) -> Forecast | None:
     import warnings
 
     import numpy as np
@@ -107,7 +126,8 @@ def _fit_one(name: str, history: Sequence[float], season_length: int, horizon: i
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            raw = build(name, season).forecast(y=y, h=int(horizon), level=list(levels) or None)
+            x = {"X": regressors.past, "X_future": regressors.future} if regressors is not None else {}
+            raw = build(name, season).forecast(y=y, h=int(horizon), level=list(levels) or None, **x)
     except (NotImplementedError, ValueError, ZeroDivisionError, np.linalg.LinAlgError, IndexError, FloatingPointError):
         return None
     out = Forecast(np.asarray(raw["mean"], dtype=np.float64))

@@ -45,6 +45,10 @@ class ForecastInput(TaskInput):
     unique_id: str | None = Field(None, max_length=200, description="the series' id in a trained model")
     levels: list[Annotated[int, Field(ge=1, le=99)]] = Field(default_factory=lambda: [80, 95], max_length=5,
                                                              description="prediction interval coverages, in %")
+    exog: dict[str, list[float]] | None = Field(None, max_length=50, description=(
+        "regressors' past values, one list per regressor beside history (a trained series has them stored)"))
+    future_exog: dict[str, list[float]] | None = Field(None, max_length=50, description=(
+        "the regressors' values over the forecast's steps, known ahead (planned prices, promotions, holidays)"))
 
     @model_validator(mode="before")
     @classmethod
@@ -93,7 +97,28 @@ class ForecastInput(TaskInput):
         if self.timestamps is not None and (self.history is None or len(self.timestamps) != len(self.history)):
             found = "no history" if self.history is None else f"{len(self.history)} history values"
             raise ValueError(f"{len(self.timestamps)} timestamps for {found}; give one date per value")
+        check_regressors(self.exog, self.future_exog, self.history, self.horizon)
         return self
+
+
+def check_regressors(exog: dict[str, list[float]] | None, future: dict[str, list[float]] | None,
+                     history: list[float] | None, horizon: int | None) -> None:
+    """Regressors must be finite, name the same columns, cover the history and the horizon (ValueError: 422)."""
+    for field_name, values in (("exog", exog), ("future_exog", future)):
+        for col, column in (values or {}).items():
+            if not all(math.isfinite(v) for v in column):
+                raise ValueError(f"{field_name}[{col!r}] holds a missing or infinite value; fill it first")
+    if exog is not None and future is None:
+        raise ValueError("exog without future_exog: give the regressors' values over the forecast's steps too")
+    if exog is not None and set(exog) != set(future or {}):
+        raise ValueError(f"exog has {sorted(exog)} but future_exog has {sorted(future or {})}; give the same regressors")
+    for col, column in (exog or {}).items():
+        if history is not None and len(column) != len(history):
+            raise ValueError(f"exog[{col!r}] has {len(column)} values for {len(history)} history values; one per value")
+    lengths = {len(v) for v in (future or {}).values()}
+    if len(lengths) > 1 or (horizon is not None and lengths and lengths != {horizon}):
+        raise ValueError(f"future_exog lists have {sorted(lengths)} values; give one per forecast step (horizon "
+                         f"{horizon if horizon is not None else 'from the lists'})")
 
 
 class Interval(BaseModel):

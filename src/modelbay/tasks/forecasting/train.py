@@ -26,7 +26,7 @@ from ...ml.progress import reporter
 from .backtest import BacktestConfig, choose_model
 from .data import LongColumns, Series, read_long_table, season_from_freq
 from .model import FORMAT, write_forecasting_model
-from .models import CANDIDATES, GLOBAL_CANDIDATES
+from .models import CANDIDATES, GLOBAL_CANDIDATES, Regressors
 from .train_global import GlobalResult, global_candidate, stored
 
 
@@ -38,12 +38,15 @@ class ForecastTrainConfig:
     season_length: int | None = None        # default: from the dates' frequency (12 monthly, 4 quarterly…), else 1
     n_windows: int = 3                      # backtest origins per series
     step_points: int | None = None          # points between origins; default: the horizon
-    candidates: tuple[str, ...] = CANDIDATES + GLOBAL_CANDIDATES
+    # the global LightGBM is opt-in (candidates=…,LightGBM): on the tourism tables of bench/forecast_backtest.py,
+    # choosing among more candidates on 3 windows cost more in selection noise than it gained (docs/models.md)
+    candidates: tuple[str, ...] = CANDIDATES
     fallback: str = "AutoETS"               # for series too short to backtest
     levels: tuple[int, ...] = (80, 95)      # default prediction intervals, in %
     id_col: str = "unique_id"
     ds_col: str = "ds"
     y_col: str = "y"
+    exog_cols: tuple[str, ...] = ()         # regressors (price, promotion): columns of numbers, known ahead of time
     format: str | None = None
 
 
@@ -62,7 +65,7 @@ def _config(options: dict[str, Any]) -> ForecastTrainConfig:
 
 
 def _columns(config: ForecastTrainConfig) -> LongColumns:
-    return LongColumns(config.id_col, config.ds_col, config.y_col, config.format)
+    return LongColumns(config.id_col, config.ds_col, config.y_col, config.format, tuple(config.exog_cols))
 
 
 def _season(series: Series, config: ForecastTrainConfig) -> int:
@@ -85,13 +88,15 @@ def train_forecasting(data: Path | str, out_dir: Path, options: dict[str, Any], 
             backtest = BacktestConfig(horizon=horizon, season_length=season, n_windows=config.n_windows,
                                       step_points=config.step_points, candidates=config.candidates,
                                       fallback=config.fallback)
-            choice = choose_model(series.values, backtest, {GLOBAL_CANDIDATES[0]: learned.backtest.get(series.unique_id, {})})
+            choice = choose_model(series.values, backtest, {GLOBAL_CANDIDATES[0]: learned.backtest.get(series.unique_id, {})},
+                                  regressors=regressors_of(series))
             entries[series.unique_id] = {
                 "model": choice.model, "chosen_by": choice.chosen_by, "season_length": season,
                 "mase": choice.mase, "smape": choice.smape, "windows": choice.windows, "history": series.values,
-                "last_timestamp": series.timestamps[-1] if series.timestamps else None, "freq": series.freq}
+                "last_timestamp": series.timestamps[-1] if series.timestamps else None, "freq": series.freq,
+                **({"exog": series.exog} if series.exog else {})}
             tick(done)
-    saved = {"horizon": horizon, "levels": [int(v) for v in config.levels],
+    saved = {"horizon": horizon, "levels": [int(v) for v in config.levels], "exog_cols": list(config.exog_cols),
              "backtest": {"n_windows": config.n_windows, "step_points": config.step_points,
                           "candidates": list(backtest.candidates), "fallback": config.fallback},
              "series": entries, "global": stored(learned)}
@@ -101,12 +106,26 @@ def train_forecasting(data: Path | str, out_dir: Path, options: dict[str, Any], 
     return card
 
 
+def regressors_of(series: Series) -> Regressors | None:
+    """A series' regressors as ``Regressors`` (its past; no future in training), or None when it has none."""
+    import numpy as np
+
+    if not series.exog:
+        return None
+    past = np.column_stack([np.asarray(v, dtype=np.float64) for v in series.exog.values()])
+    return Regressors(tuple(series.exog), past, past[:0])
+
+
+def _past(regressors: Regressors | None):
+    return None if regressors is None else regressors.past
+
+
 def _global(all_series: list[Series], config: ForecastTrainConfig, horizon: int, rep) -> GlobalResult:
     """The global LightGBM candidate's backtest and final models, when it is a candidate."""
     if not set(GLOBAL_CANDIDATES) & set(config.candidates):
         return GlobalResult()
-    series = {s.unique_id: (s.values, _season(s, config)) for s in all_series}
-    n_fits = config.n_windows * len({season for _, season in series.values()})
+    series = {s.unique_id: (s.values, _season(s, config), _past(regressors_of(s))) for s in all_series}
+    n_fits = config.n_windows * len({season for _, season, _ in series.values()})
     return global_candidate(series, horizon=horizon, n_windows=config.n_windows, step_points=config.step_points,
                             levels=[int(v) for v in config.levels], tick=rep.stage("global LightGBM windows", n_fits))
 
@@ -149,7 +168,7 @@ def _card(data: Path | str, config: ForecastTrainConfig, entries: dict[str, dict
 
 def evaluation_records(path: Path | str, options: dict[str, Any]) -> list[dict[str, Any]]:
     """Records for ``modelbay eval``: each series' last ``horizon`` values are the ``actuals``, the rest its history."""
-    known = {"horizon", "season_length", "id_col", "ds_col", "y_col", "format"}
+    known = {"horizon", "season_length", "id_col", "ds_col", "y_col", "format", "exog_cols"}
     picked = {k: v for k, v in options.items() if k in known}
     config = _config(picked)
     records = []
@@ -163,5 +182,8 @@ def evaluation_records(path: Path | str, options: dict[str, Any]) -> list[dict[s
                   "season_length": season, "actuals": series.values[-horizon:]}
         if series.timestamps:
             record["timestamps"] = series.timestamps[:-horizon]
+        if series.exog:
+            record["exog"] = {c: v[:-horizon] for c, v in series.exog.items()}
+            record["future_exog"] = {c: v[-horizon:] for c, v in series.exog.items()}
         records.append(record)
     return records

@@ -35,40 +35,49 @@ class GlobalResult:
     models: dict[int, GlobalModel] = field(default_factory=dict)
 
 
-def global_candidate(series: dict[str, tuple[list[float], int]], *, horizon: int, n_windows: int,
+def global_candidate(series: dict[str, tuple[list[float], int, Any]], *, horizon: int, n_windows: int,
                      step_points: int | None, levels: list[int],
                      tick: Callable[[int], None] = lambda done: None) -> GlobalResult:
-    """Backtest forecasts, interval bands and final models of the global candidate, per season length."""
+    """Backtest forecasts, interval bands and final models of the global candidate, per season length.
+
+    ``series``: ``{unique_id: (history, season length, regressors array (n × k) or None)}``.
+    """
     result = GlobalResult()
-    by_season: dict[int, dict[str, list[float]]] = {}
-    for uid, (history, season) in series.items():
-        by_season.setdefault(int(season), {})[uid] = history
+    by_season: dict[int, dict[str, tuple[list[float], Any]]] = {}
+    for uid, (history, season, x) in series.items():
+        by_season.setdefault(int(season), {})[uid] = (history, x)
     done = 0
     for season, histories in by_season.items():
         config = BacktestConfig(horizon=horizon, season_length=season, n_windows=n_windows, step_points=step_points)
-        cuts = {uid: origins(len(h), config) for uid, h in histories.items()}
+        cuts = {uid: origins(len(h), config) for uid, (h, _) in histories.items()}
         errors: list[list[float]] = [[] for _ in range(horizon)]
         for window in range(n_windows):
             _window(histories, cuts, window, season, horizon, result, errors)
             done += 1
             tick(done)
-        final = fit_global(list(histories.values()), season)
+        final = fit_global([h for h, _ in histories.values()], season, regressors=_regressors(histories.values()))
         if final is not None:
             result.models[season] = final
             result.bands[season] = _bands(errors, sorted(set(STORED_LEVELS) | set(levels)))
     return result
 
 
-def _window(histories: dict[str, list[float]], cuts: dict[str, list[int]], window: int, season: int, horizon: int,
-            result: GlobalResult, errors: list[list[float]]) -> None:
+def _regressors(pairs) -> list[Any] | None:
+    xs = [x for _, x in pairs]
+    return None if all(x is None for x in xs) else xs
+
+
+def _window(histories: dict[str, tuple[list[float], Any]], cuts: dict[str, list[int]], window: int, season: int,
+            horizon: int, result: GlobalResult, errors: list[list[float]]) -> None:
     """Fit on every series cut at its ``window``-th origin from the end; forecast and score each."""
     import numpy as np
 
     at = {uid: c[-1 - window] for uid, c in cuts.items() if len(c) > window}
-    model = fit_global([histories[uid][:cut] for uid, cut in at.items()], season) if at else None
+    model = fit_global([histories[uid][0][:cut] for uid, cut in at.items()], season,
+                       regressors=_regressors(histories[uid] for uid in at)) if at else None
     for uid, cut in at.items():
-        history = histories[uid]
-        mean = forecast_global(model, history[:cut], horizon) if model is not None else None
+        history, x = histories[uid]
+        mean = forecast_global(model, history[:cut], horizon, x) if model is not None else None
         result.backtest.setdefault(uid, {})[cut] = Forecast(mean) if mean is not None else None
         if mean is not None:
             scale = series_scale(history[:cut])
@@ -92,11 +101,14 @@ def _bands(errors: list[list[float]], levels: list[int]) -> dict[int, list[float
 
 
 def global_forecast(model: GlobalModel, bands: dict[int, list[float]], history: list[float], horizon: int,
-                    levels: list[int]) -> Forecast | None:
-    """The global model's forecast with conformal intervals (bands widened to ``horizon`` steps if longer)."""
+                    levels: list[int], regressors=None) -> Forecast | None:
+    """The global model's forecast with conformal intervals (bands widened to ``horizon`` steps if longer).
+
+    ``regressors``: an array over the history and the ``horizon`` steps after it, when the model has them.
+    """
     import numpy as np
 
-    mean = forecast_global(model, history, horizon)
+    mean = forecast_global(model, history, horizon, regressors)
     if mean is None:
         return None
     scale = series_scale(history)
