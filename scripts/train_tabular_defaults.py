@@ -80,7 +80,7 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 def test_metrics(model_dir: Path, header: list[str], rows: list[list], kind: str) -> dict:
     import numpy as np
 
-    from modelbay.tasks.tabular.fit import classification_metrics, regression_metrics
+    from modelbay.ml.tabular.scores import classification_metrics, regression_metrics
     from modelbay.tasks.tabular.task import TabularModel
 
     model = TabularModel(model_dir)

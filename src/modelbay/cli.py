@@ -191,6 +191,7 @@ def evaluate(
     batch_size: Annotated[int, typer.Option(help="items per forward pass")] = 32,
     bootstrap: Annotated[int, typer.Option(help="bootstrap resamples for the headline's 95% CI; 0 skips it")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON (with the report paths)")] = False,
+    drift: Annotated[bool, typer.Option("--drift", help="compare the data with the training data (PSI per feature); labels optional")] = False,
 ) -> None:
     """Score a model on labelled data it was not trained on, with the task's standard metrics, and write a report."""
     from .core.errors import ModelbayError
@@ -201,7 +202,7 @@ def evaluate(
     try:
         options = {**{k: v for k, v in given.items() if v is not None}, **_parse_params(param or [])}
         result = run_evaluation(task, data, model=model, options=options, progress=sys.stderr.isatty(),
-                                batch_size=batch_size, n_bootstrap=bootstrap)
+                                batch_size=batch_size, n_bootstrap=bootstrap, drift=drift)
         if not no_report:
             result["report"] = write_report(result, out or _default_report_dir(result))
     except (ModelbayError, FileNotFoundError, ValueError) as exc:
@@ -232,8 +233,19 @@ def _print_eval(result: dict) -> None:
             table.add_row(key, f"{v:.4f}" if isinstance(v, float) else str(v))
     console.print(f"{result['task']} · {result['model']} · {result['data']} · {result['n']} items in {result['seconds']:.1f} s")
     console.print(table)
+    if result.get("drift"):
+        _print_drift(result["drift"])
     if result.get("report"):
         console.print(f"report: {result['report']['html']}")
+
+
+def _print_drift(drift: dict) -> None:
+    table = new_table("feature", str(drift.get("method", "drift")), "band")
+    for f in drift.get("features", []):
+        table.add_row(str(f["feature"]), f"{f['value']:.4f}", f["band"])
+    bands = ", ".join(f"{b} {rule}" for b, rule in drift.get("bands", {}).items())
+    console.print(f"drift of {drift.get('n')} rows from the training data ({bands})")
+    console.print(table)
 
 
 @app.command()

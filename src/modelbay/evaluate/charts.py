@@ -18,6 +18,7 @@ CHART_METRICS = {
     "forecast": ("mase", "smape", "mape"),
     "ner": ("precision", "recall", "f1", "macro_f1"),
     "classification": ("accuracy", "macro_f1", "micro_f1", "roc_auc", "pr_auc"),
+    "risk": ("roc_auc", "pr_auc", "ks", "brier"),
 }
 
 

@@ -70,6 +70,9 @@ def build_charts(result: dict[str, Any]) -> dict[str, tuple[str, bytes]]:
         out["roc"] = ("ROC curves", ch.curves_png(curves["roc"], "roc"))
     if curves.get("pr"):
         out["pr"] = ("Precision-recall curves", ch.curves_png(curves["pr"], "pr"))
+    drifted = {f["feature"]: f["value"] for f in (result.get("drift") or {}).get("features", [])[:20]}
+    if drifted:
+        out["drift"] = ("Drift per feature", ch.bars_png(drifted, f"{result['drift'].get('method', '').upper()} per feature"))
     if m.get("reliability") and m.get("ece") is not None:
         out["calibration"] = ("Calibration (reliability)", ch.reliability_png(m["reliability"], m["ece"]))
     return out
@@ -130,6 +133,10 @@ def render_html(result: dict[str, Any], charts: dict[str, tuple[str, bytes]]) ->
                        f'<td class="num">{_fmt(e["severity"])}</td></tr>' for e in errors)
         parts += [f"<h2>Worst errors ({len(errors)})</h2>",
                   f"<table><tr><th>#</th><th>input</th><th>truth</th><th>prediction</th><th>{severity}</th></tr>{rows}</table>"]
+    if result.get("drift"):
+        from .drift import drift_html
+
+        parts.append(drift_html(result["drift"]))
     provenance = [["task", result.get("task")], ["model", result.get("model")], ["metric family", result.get("family")],
                   ["data", result.get("data")], ["data sha256", result.get("fingerprint")], ["items", result.get("n")],
                   ["seconds", result.get("seconds")], ["items / s", result.get("items_per_second")],

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def evaluable_tasks() -> list[str]:
 
 def evaluate(task_or_model: str, data: str | Path, model: str | None = None, options: dict[str, Any] | None = None,
              progress: Progress = False, batch_size: int = 32, *, n_bootstrap: int = 1000, seed: int = 0,
-             alpha: float = 0.05) -> dict[str, Any]:
+             alpha: float = 0.05, drift: bool = False) -> dict[str, Any]:
     """Score a model on labelled data: what ``modelbay eval TASK_OR_MODEL --data FILE`` runs.
 
     ``task_or_model`` is a task name or alias (with ``model`` or its default model) or a model
@@ -46,6 +47,8 @@ def evaluate(task_or_model: str, data: str | Path, model: str | None = None, opt
     ``load_data`` (``text_col``, ``label_col``, ``format``…), fill Input fields every record lacks
     (``language``, ``beam_size``…) and tune the metrics (``k``, ``season``, ``normalize``,
     ``headline``…). ``progress``: False, True (Rich bar) or ``callback(stage, done, total)``.
+    ``drift``: also compare the data with the model's training data (tasks declaring ``DriftReporting``;
+    the labels are then optional: ``evaluate/drift.py``).
 
     >>> r = evaluate("sentiment", "data/eval/sentiment_en_customer.jsonl")     # doctest: +SKIP
     >>> r["headline"], round(r["value"], 3), r["ci"]["low"] < r["value"]        # doctest: +SKIP
@@ -62,6 +65,12 @@ def evaluate(task_or_model: str, data: str | Path, model: str | None = None, opt
     data = data_source(data)
     if isinstance(data, Path) and not data.exists():
         raise BadInput(f"no such data file or folder: {data}", hint="pass labelled data with --data")
+    if drift:
+        from .drift import evaluate_drift
+
+        return evaluate_drift(cls.name, model, data, options, partial(
+            evaluate_records, options=options, progress=progress, batch_size=batch_size, n_bootstrap=n_bootstrap,
+            seed=seed, alpha=alpha))
     records = cls.load_data(data, options)
     items = _inputs(cls, records, options, where=str(data))  # bad records fail here, before the model loads
     task = load_task(cls.name, model)

@@ -34,7 +34,7 @@ from .pool import ModelPool
 log = logging.getLogger("modelbay.serve")
 
 #: parts of the server with an install(app, ctx); the order is the middleware order (last added = outermost)
-EXTENSIONS = ("auth", "browser_guard", "metrics", "openai", "jobs", "kb")
+EXTENSIONS = ("auth", "browser_guard", "metrics", "openai", "jobs", "kb", "events")
 
 
 def _request_model(cls: type[Task]) -> type[BaseModel]:

@@ -15,8 +15,12 @@ translation        BLEU, chrF (sacrebleu)                                      b
 summarization      ROUGE-1/2/L (rouge-score, CJK by characters)                rougeL
 language-model     perplexity from token log-likelihoods                       perplexity
 ranking            NDCG@k, Recall@k, Precision@k, MAP, MRR                     ndcg@k
+recommendation     NDCG@k, Recall@k, MAP@k, hit rate, coverage (ranking.py)    ndcg@k
 regression         MAE, RMSE, R² (scikit-learn)                                mae
 forecast           MAE, RMSE, MAPE, sMAPE, MASE                                mase / smape
+anomaly            point P/R/F1, event-window recall, ROC-AUC, AP               f1
+risk               ROC-AUC, PR-AUC, KS, Brier; precision/recall at threshold   roc_auc
+decision           off-policy value: IPS, SNIPS, DM, doubly robust              dr / snips
 =================  ==========================================================  ============
 
 ``bootstrap_ci`` gives a percentile confidence interval for any of them.
@@ -28,10 +32,14 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ...core.errors import BadInput
+from .anomaly import anomaly
 from .classification import calibration, classification
+from .decision import decision
 from .ner import ner
 from .numeric import forecast, ranking, regression
 from .qa import qa
+from .ranking import recommendation
+from .risk import risk
 from .text import RougeTokenizer, language_model, normalize_text, speech, summarization, translation
 
 FAMILIES: dict[str, Callable[..., dict[str, Any]]] = {
@@ -44,11 +52,15 @@ FAMILIES: dict[str, Callable[..., dict[str, Any]]] = {
     "ranking": ranking,
     "regression": regression,
     "forecast": forecast,
+    "recommendation": recommendation,
+    "anomaly": anomaly,
+    "decision": decision,
     "assistant": qa,
+    "risk": risk,
 }
 
-__all__ = ["FAMILIES", "RougeTokenizer", "bootstrap_ci", "calibration", "classification", "classification_metrics", "compute", "forecast",
-           "get_family", "language_model", "ner", "normalize_text", "qa", "ranking", "regression", "speech",
+__all__ = ["FAMILIES", "RougeTokenizer", "anomaly", "bootstrap_ci", "calibration", "classification", "classification_metrics", "compute", "decision", "forecast",
+           "get_family", "language_model", "ner", "normalize_text", "qa", "ranking", "recommendation", "regression", "risk", "speech",
            "summarization", "translation"]
 
 

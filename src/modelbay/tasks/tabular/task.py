@@ -17,45 +17,23 @@ strings; a category not seen in training counts as missing.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
 
 from ...core.errors import ModelUnavailable
 from ...core.protocols import Evaluable, Labelled, Trainable
 from ...core.registry import register
-from ...core.task import Task, TaskInput, TaskOutput
+from ...core.task import Task, TaskOutput
 from ...core.types import ClassificationOutput, classification_outputs
+from ...data.databases import data_source
+from ...ml.tabular.row_input import RowInput
 from .model import TabularModel
 
-FeatureValue = float | int | str | bool | None
 
-
-class TabularInput(TaskInput):
-    features: dict[str, FeatureValue] = Field(
-        ..., max_length=10_000, description="one row: column name -> number, string (categorical), bool or null (missing)",
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_row(cls, data: Any) -> Any:
-        # {"age": 41, ...} without the "features" wrapper is the row itself (JSONL files of rows, the CLI)
-        if isinstance(data, dict) and "features" not in data and data:
-            return {"features": data}
-        return data
-
-    @field_validator("features", mode="before")
-    @classmethod
-    def _json_text(cls, value: Any) -> Any:
-        # the CLI passes a row as JSON text: modelbay run risk '{"age": 41}'
-        if isinstance(value, str) and value.lstrip().startswith("{"):
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"not a valid JSON object ({exc.msg})") from None
-        return value
+class TabularInput(RowInput):
+    """One row of a table (see ``modelbay.ml.tabular.row_input``)."""
 
 
 class RegressionOutput(TaskOutput):
@@ -70,7 +48,7 @@ class RegressionOutput(TaskOutput):
         return f"{self.value:.6g} [{self.interval[0]:.6g}, {self.interval[1]:.6g}]"
 
 
-# -- encoding rows, shared with the trainer ------------------------------------------------------
+# -- the two tasks share everything but their outputs ------------------------------------------
 
 class _TabularTask(Task, Trainable, Evaluable):
     Input = TabularInput
@@ -84,16 +62,16 @@ class _TabularTask(Task, Trainable, Evaluable):
         ``options``: ``label_col`` (default ``label``, else ``target``), ``feature_cols`` (default:
         every other column), ``drop_cols`` (e.g. ids), ``format`` (when the suffix does not say).
         """
-        from .encoding import load_records
+        from ...data.columns import load_records
 
-        return load_records(Path(path), options, cls.kind, cls.target_field)
+        return load_records(data_source(path), options, cls.kind, cls.target_field)
 
     @classmethod
     def fit(cls, data, out_dir, options, progress=False, *, name="model"):
         """LightGBM with early stopping, then calibration on a held-out split (``modelbay.tasks.tabular.train``)."""
         from .train import train_tabular
 
-        return train_tabular(Path(data), Path(out_dir), cls.kind, options, progress=progress, name=name, task=cls.name)
+        return train_tabular(data_source(data), Path(out_dir), cls.kind, options, progress=progress, name=name, task=cls.name)
 
     def setup(self, model, device="cpu") -> None:
         super().setup(model, device)

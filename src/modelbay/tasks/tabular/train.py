@@ -26,14 +26,16 @@ from typing import Any
 from ...core.errors import BadInput
 from ...core.loading import prepare_environment
 from ...core.task import Progress
+from ...data.column_codes import encode_training_columns
+from ...data.columns import label_values, read_columns, select_columns
 from ...data.roots import label_counts
 from ...ml.fingerprint import data_fingerprint
 from ...ml.model_dir import utc_timestamp
 from ...ml.progress import reporter
 from ...ml.splits import split_card, stratified_parts, validation_warnings
-from .encoding import encode_training_columns, label_values, read_columns, select_columns
-from .fit import Boosted, boost
-from .model import FORMAT, apply_calibration, booster_proba, write_tabular_model
+from ...ml.tabular.boosting import Boosted, boost
+from ...ml.tabular.calibrate import apply_calibration, booster_proba
+from .model import FORMAT, write_tabular_model
 
 MIN_ROWS = 20
 
@@ -147,7 +149,8 @@ def _calibrate(booster, X, y, parts, classes: list[str], kind: str, config: Tabu
     """On the calibration rows: ``{"calibration", "tried"}`` (classification) or ``{"interval"}`` (regression)."""
     import numpy as np
 
-    from .fit import calibrate_classifier, conformal_interval
+    from ...ml.tabular.calibrate import calibrate_classifier
+    from ...ml.tabular.scores import conformal_interval
 
     _, val_idx, cal_idx = parts
     threads = config.num_threads
@@ -162,7 +165,7 @@ def _calibrate(booster, X, y, parts, classes: list[str], kind: str, config: Tabu
 
 def _score(booster, X_val, y_val, classes: list[str], calibrated: dict[str, Any], threads: int) -> dict[str, Any]:
     """Validation metrics: calibrated and raw (classification), or with the interval's coverage (regression)."""
-    from .fit import classification_metrics, regression_metrics
+    from ...ml.tabular.scores import classification_metrics, regression_metrics
 
     if "interval" in calibrated:
         return regression_metrics(y_val, booster.predict(X_val, num_threads=threads), calibrated["interval"])
@@ -189,7 +192,7 @@ def _card(data: Path, n_rows: int, names: list[str], label_col: str, specs: list
                    else ("conformal interval" if tabular["interval"] else "none"))
     return {
         "name": name, "task": task, "base": "lightgbm", "format": FORMAT, "created": utc_timestamp(),
-        "description": f"LightGBM {kind} on {len(names)} columns of {Path(data).name}",
+        "description": f"LightGBM {kind} on {len(names)} columns of {Path(data).name if isinstance(data, Path) else 'a database table'}",
         "labels": tabular.get("labels") or None,
         "data": {**data_fingerprint(data), "n_rows": n_rows, "label_col": label_col,
                  "n_train": n_train, "n_validation": n_val, "n_calibration": n_cal,

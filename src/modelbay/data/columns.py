@@ -1,4 +1,4 @@
-"""Tables for tabular training and evaluation: CSV/TSV (pyarrow.csv), JSONL/JSON (line by line), Parquet.
+"""Typed tables for tree models (tabular training and evaluation, risk scoring): CSV/TSV (pyarrow.csv), JSONL/JSON (line by line), Parquet.
 
 Columns come back typed: a float64 array for numbers and booleans (missing = NaN) or an object array
 of strings (missing = None) for everything else. Errors name the file and the row; in a server job they
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...core.errors import BadInput
-from ...data import roots
-from .model import category_key
+from ..core.errors import BadInput
+from . import roots
+from .column_codes import category_key
 
 DEFAULT_LABEL_COLS = ("label", "target")
 
@@ -37,10 +37,21 @@ class Table:
         return self.columns[name].dtype.kind == "f"
 
 
-def read_columns(path: Path, fmt: str | None = None) -> Table:
-    """Read a whole table; ``fmt`` (csv, tsv, jsonl, json, parquet) overrides the file suffix."""
-    from ...data.loaders import table_format
+def read_columns(path: Path | str, fmt: str | None = None) -> Table:
+    """Read a whole table; ``fmt`` (csv, tsv, jsonl, json, parquet) overrides the file suffix.
 
+    ``path`` may also be a database URL (``sqlite:///loans.db?table=loans``: ``modelbay.data.databases``).
+    """
+    from .databases import is_database_url
+    from .loaders import table_format
+
+    if is_database_url(path):
+        import pyarrow as pa
+
+        from .databases import read_frame
+
+        arrow = pa.Table.from_pandas(read_frame(str(path)), preserve_index=False)
+        return _from_arrow(str(path), arrow, lambda i: f"row {i + 1}")
     path = roots.check_readable(path)
     if not path.is_file():
         raise BadInput(f"no such data file: {path}" if not path.exists() else f"{path} is a folder; expected one table file",
@@ -130,7 +141,7 @@ def _from_arrow(path: Path, arrow, where: Callable[[int], str]) -> Table:
 def _read_json(path: Path, *, lines: bool) -> Table:
     import numpy as np
 
-    from ...data.loaders import read_table
+    from .loaders import read_table
 
     rows = [(f"line {n}" if lines else f"item {n}", obj) for n, obj in read_table(path, "jsonl" if lines else "json")]
     names: dict[str, None] = {}
@@ -203,33 +214,6 @@ def label_values(table: Table, label_col: str, kind: str) -> list:
             raise BadInput(f"{table.path}: {table.where(i)}: no value in label column {label_col!r}")
         out.append(number)
     return out
-
-
-def encode_training_columns(table, names: list[str], categorical: set[str]):
-    """(X, feature specs): numbers as they are, text (and ``categorical``) as category codes by frequency."""
-    import numpy as np
-
-    X = np.full((table.n_rows, len(names)), np.nan)
-    specs = []
-    for j, name in enumerate(names):
-        col = table.columns[name]
-        if table.is_numeric(name) and name not in categorical:
-            X[:, j] = col
-            spec = {"name": name, "type": "numeric"}
-            if not np.isnan(col).any() and len(col):  # see encode_rows: never missing in training → median
-                spec["fill"] = round(float(np.median(col)), 8)
-            specs.append(spec)
-            continue
-        keys = [category_key(v) for v in col]
-        counts: dict[str, int] = {}
-        for k in keys:
-            if k is not None:
-                counts[k] = counts.get(k, 0) + 1
-        categories = sorted(counts, key=lambda c: (-counts[c], c))
-        code = {c: i for i, c in enumerate(categories)}
-        X[:, j] = [code[k] if k is not None else np.nan for k in keys]
-        specs.append({"name": name, "type": "categorical", "categories": categories})
-    return X, specs
 
 
 def load_records(path: Path, options: dict[str, Any], kind: str, target_field: str) -> list[dict[str, Any]]:
