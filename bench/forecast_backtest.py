@@ -93,7 +93,7 @@ def evaluate_trained(series: dict[str, list[float]], horizon: int, eval_windows:
     from modelbay.tasks.forecasting.task import ForecastInput
     from modelbay.tasks.forecasting.train import train_forecasting
 
-    preds: dict[str, list] = {"modelbay trained": [], "LightGBM (global)": []}
+    preds: dict[str, list] = {"modelbay trained": [], "LightGBM (global)": [], "NBEATS (global)": []}
     truths, histories, picks, fit_s = [], [], {}, 0.0
     for k in range(eval_windows, 0, -1):
         cuts = {key: len(y) - k * horizon for key, y in series.items()}
@@ -109,8 +109,9 @@ def evaluate_trained(series: dict[str, list[float]], horizon: int, eval_windows:
                 out = forecast_request(ForecastInput(unique_id=key, horizon=horizon), ForecasterOptions(), trained)
                 preds["modelbay trained"].append(out.mean)
                 picks[out.choice.model] = picks.get(out.choice.model, 0) + 1
-                glob = trained.global_forecast(train, SEASON, horizon, [])
-                preds["LightGBM (global)"].append(glob.mean.tolist() if glob is not None else out.mean)
+                for name in ("LightGBM", "NBEATS"):
+                    glob = trained.global_forecast(name, train, SEASON, horizon, [])
+                    preds[f"{name} (global)"].append(glob.mean.tolist() if glob is not None else out.mean)
     extra = {"histories": histories, "season": SEASON}
     scores = {m: compute("forecast", truths, p, extra) for m, p in preds.items()}
     return {"scores": {m: {"mase": s["mase"], "smape": s["smape"]} for m, s in scores.items()}, "picks": picks,
@@ -124,7 +125,7 @@ def _train_table(series: dict[str, list[float]], folder: Path, horizon: int, tra
         writer.writerow(["unique_id", "ds", "y"])
         for key, y in series.items():
             writer.writerows([key, i, v] for i, v in enumerate(y))
-    candidates = ["SeasonalNaive", "AutoTheta", "AutoETS", "AutoARIMA", "Ensemble", "LightGBM"]  # LightGBM is opt-in
+    candidates = ["SeasonalNaive", "AutoTheta", "AutoETS", "AutoARIMA", "Ensemble", "LightGBM", "NBEATS"]  # opt-in
     train(path, folder / "model", {"horizon": horizon, "season_length": SEASON, "candidates": candidates})
     return folder / "model"
 

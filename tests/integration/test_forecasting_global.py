@@ -8,6 +8,7 @@ import pytest
 
 from modelbay.core.errors import BadInput
 from modelbay.tasks.forecasting.global_model import fit_global, forecast_global, lags_for, series_scale
+from modelbay.tasks.forecasting.neural import fit_nbeats, forecast_nbeats, input_size_for
 
 
 def _mean_reverting(n, level, phi, noise, seed):
@@ -47,22 +48,37 @@ def test_one_model_learns_the_shared_pull_to_the_mean():
     assert forecast_global(model, [1.0, 2.0], horizon=3) is None
 
 
+def test_nbeats_learns_a_shared_season_and_forecasts_past_its_horizon():
+    rng = np.random.default_rng(0)
+    pattern = np.array([1.0, 3.0, 2.0, 5.0])
+    histories = [list(level * np.tile(pattern, 15) * (1 + 0.02 * rng.standard_normal(60))) for level in (1, 10, 100)]
+    model = fit_nbeats(histories, season_length=4, horizon=4)
+    assert model.config.input_size == input_size_for(4, 4) == 8
+    out = forecast_nbeats(model, list(50 * np.tile(pattern, 4)), horizon=6)  # a new scale, a longer horizon
+    assert out.shape == (6,)
+    assert np.argmax(out[:4]) == 3 and np.argmin(out[:4]) == 0  # the shape of the season, at the new scale
+    assert forecast_nbeats(model, [1.0, 2.0], horizon=4) is None
+    assert fit_nbeats([[1.0] * 10], season_length=4, horizon=4) is None  # too few windows
+
+
 def test_trained_choice_stores_and_serves_the_global_model(fresh_settings, table):
     from modelbay import pipeline
     from modelbay.train.publish import train_to_store
 
     path, _ = table
-    options = {"horizon": 4, "season_length": 1, "candidates": "SeasonalNaive,AutoETS,LightGBM"}
+    options = {"horizon": 4, "season_length": 1, "candidates": "SeasonalNaive,AutoETS,LightGBM,NBEATS"}
     artifact = train_to_store("forecasting", "stores", path, options)
     validation = artifact.card["metrics"]["validation"]
-    assert validation["backtest_mase_LightGBM"] is not None
     assert validation["backtest_mase_LightGBM"] < validation["backtest_mase_SeasonalNaive"]
+    assert validation["backtest_mase_NBEATS"] < validation["backtest_mase_SeasonalNaive"]
     saved = json.loads((artifact.path / "forecasting.json").read_text())
-    assert (artifact.path / saved["global"]["seasons"]["1"]["file"]).is_file()
-    chosen = [k for k, e in saved["series"].items() if e["model"] == "LightGBM"]
+    for name in ("LightGBM", "NBEATS"):
+        assert (artifact.path / saved["global"][name]["seasons"]["1"]["file"]).is_file()
+    chosen = {k: e["model"] for k, e in saved["series"].items() if e["model"] in ("LightGBM", "NBEATS")}
     assert chosen, artifact.card["training"]
-    out = pipeline("forecasting", model="stores")([{"unique_id": chosen[0], "levels": [80, 90]}])[0]
-    assert out.model == "LightGBM" and out.chosen_by == "trained" and len(out.forecast) == 4
+    uid = next(iter(chosen))
+    out = pipeline("forecasting", model="stores")([{"unique_id": uid, "levels": [80, 90]}])[0]
+    assert out.model == chosen[uid] and out.chosen_by == "trained" and len(out.forecast) == 4
     low80, low90 = out.intervals[0].lower, out.intervals[1].lower
     assert all(a <= m <= b for a, m, b in zip(low80, out.forecast, out.intervals[0].upper))
     assert all(w90 <= w80 for w90, w80 in zip(low90, low80))  # a wider level, a wider interval

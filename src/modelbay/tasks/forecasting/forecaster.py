@@ -62,7 +62,7 @@ def forecast_request(item: Any, options: ForecasterOptions, trained: Forecasting
         choice = choose_model(history, config, regressors=regressors)
     levels = sorted(set(item.levels))
     if choice.model in GLOBAL_CANDIDATES:
-        out = (trained.global_forecast(list(history), int(season), horizon, levels, regressors)
+        out = (trained.global_forecast(choice.model, list(history), int(season), horizon, levels, regressors)
                if trained is not None else None)
     else:
         out = forecast_with(choice.model, history, season, horizon, levels, regressors)

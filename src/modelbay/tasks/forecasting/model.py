@@ -25,13 +25,14 @@ FILENAME = "forecasting.json"
 
 
 def write_forecasting_model(out_dir: Path, config: dict[str, Any], card: dict[str, Any],
-                            global_models: dict[int, Any] | None = None) -> None:
-    """``forecasting.json``, the global models' LightGBM files and ``model_card.json``, atomically."""
-    from .global_model import save_global
+                            global_models: dict[str, dict[int, Any]] | None = None) -> None:
+    """``forecasting.json``, the global models' files (``{name: {season: model}}``) and ``model_card.json``, atomically."""
+    from .learners import learner
 
     with atomic_model_dir(out_dir) as tmp:
-        for season, model in (global_models or {}).items():
-            save_global(model, Path(tmp) / config["global"]["seasons"][str(season)]["file"])
+        for name, by_season in (global_models or {}).items():
+            for season, model in by_season.items():
+                learner(name).save(model, Path(tmp) / config["global"][name]["seasons"][str(season)]["file"])
         write_json(tmp, FILENAME, {"format": FORMAT, **config}, indent=1)
         write_card(tmp, card)
 
@@ -55,29 +56,30 @@ class ForecastingModel:
         self.backtest: dict[str, Any] = self.config["backtest"]
         self.path = Path(path)
         self.exog_cols: list[str] = list(self.config.get("exog_cols") or [])
-        self._global: dict[int, Any] = {}
+        self._global: dict[tuple[str, int], Any] = {}
 
-    def global_forecast(self, history: list[float], season_length: int, horizon: int, levels: list[int],
+    def global_forecast(self, name: str, history: list[float], season_length: int, horizon: int, levels: list[int],
                         regressors=None):
-        """The stored global LightGBM model's forecast for a series of period ``season_length`` (None if none).
+        """The stored global model ``name``'s forecast for a series of period ``season_length`` (None if none).
 
         ``regressors``: ``Regressors`` (past and future) when the model was trained with ``exog_cols``.
         """
-        from .global_model import load_global
+        from .learners import learner
         from .train_global import global_forecast
 
-        saved = self.config.get("global", {}).get("seasons", {}).get(str(season_length))
+        saved = self.config.get("global", {}).get(name, {}).get("seasons", {}).get(str(season_length))
         if saved is None:
             return None
-        if season_length not in self._global:
-            self._global[season_length] = load_global(self.path / saved["file"], season_length)
+        key = (name, season_length)
+        if key not in self._global:
+            self._global[key] = learner(name).load(self.path / saved["file"], season_length)
         bands = {int(k): v for k, v in saved["bands"].items()}
         x = None
         if regressors is not None:
             import numpy as np
 
             x = np.vstack([regressors.past, regressors.future])
-        return global_forecast(self._global[season_length], bands, history, horizon, levels, x)
+        return global_forecast(learner(name), self._global[key], bands, history, horizon, levels, x)
 
     def entry(self, unique_id: str | None) -> dict[str, Any] | None:
         return self.series.get(unique_id) if unique_id is not None else None

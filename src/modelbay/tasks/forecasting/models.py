@@ -25,7 +25,7 @@ ENSEMBLE_MEMBERS: tuple[str, ...] = ("AutoETS", "AutoTheta", "AutoARIMA")
 #: the reference every MASE divides by; always a candidate, and the fallback of last resort
 BASELINE = "SeasonalNaive"
 #: candidates learned across all the series of a table (``global_model.py``): training only, never one request's history
-GLOBAL_CANDIDATES: tuple[str, ...] = ("LightGBM",)
+GLOBAL_CANDIDATES: tuple[str, ...] = ("LightGBM", "NBEATS")
 #: the statistical candidates that use regressors (``Regressors``); the others forecast from the history alone
 USES_REGRESSORS: tuple[str, ...] = ("AutoARIMA", "Ensemble")
 

@@ -25,6 +25,7 @@ from ...ml.model_dir import utc_timestamp
 from ...ml.progress import reporter
 from .backtest import BacktestConfig, choose_model
 from .data import LongColumns, Series, read_long_table, season_from_freq
+from .learners import learner
 from .model import FORMAT, write_forecasting_model
 from .models import CANDIDATES, GLOBAL_CANDIDATES, Regressors
 from .train_global import GlobalResult, global_candidate, stored
@@ -88,8 +89,8 @@ def train_forecasting(data: Path | str, out_dir: Path, options: dict[str, Any], 
             backtest = BacktestConfig(horizon=horizon, season_length=season, n_windows=config.n_windows,
                                       step_points=config.step_points, candidates=config.candidates,
                                       fallback=config.fallback)
-            choice = choose_model(series.values, backtest, {GLOBAL_CANDIDATES[0]: learned.backtest.get(series.unique_id, {})},
-                                  regressors=regressors_of(series))
+            extra = {name: result.backtest.get(series.unique_id, {}) for name, result in learned.items()}
+            choice = choose_model(series.values, backtest, extra, regressors=regressors_of(series))
             entries[series.unique_id] = {
                 "model": choice.model, "chosen_by": choice.chosen_by, "season_length": season,
                 "mase": choice.mase, "smape": choice.smape, "windows": choice.windows, "history": series.values,
@@ -99,10 +100,10 @@ def train_forecasting(data: Path | str, out_dir: Path, options: dict[str, Any], 
     saved = {"horizon": horizon, "levels": [int(v) for v in config.levels], "exog_cols": list(config.exog_cols),
              "backtest": {"n_windows": config.n_windows, "step_points": config.step_points,
                           "candidates": list(backtest.candidates), "fallback": config.fallback},
-             "series": entries, "global": stored(learned)}
+             "series": entries, "global": {name: stored(learner(name), r) for name, r in learned.items()}}
     card = _card(data, config, entries, horizon, name=name, task=task)
     card["seconds"] = round(time.perf_counter() - t0, 2)
-    write_forecasting_model(out_dir, saved, card, learned.models)
+    write_forecasting_model(out_dir, saved, card, {name: r.models for name, r in learned.items()})
     return card
 
 
@@ -120,14 +121,15 @@ def _past(regressors: Regressors | None):
     return None if regressors is None else regressors.past
 
 
-def _global(all_series: list[Series], config: ForecastTrainConfig, horizon: int, rep) -> GlobalResult:
-    """The global LightGBM candidate's backtest and final models, when it is a candidate."""
-    if not set(GLOBAL_CANDIDATES) & set(config.candidates):
-        return GlobalResult()
+def _global(all_series: list[Series], config: ForecastTrainConfig, horizon: int, rep) -> dict[str, GlobalResult]:
+    """Each global candidate's backtest and final models: ``{name: result}`` for the ones among the candidates."""
+    names = [n for n in GLOBAL_CANDIDATES if n in config.candidates]
     series = {s.unique_id: (s.values, _season(s, config), _past(regressors_of(s))) for s in all_series}
     n_fits = config.n_windows * len({season for _, season, _ in series.values()})
-    return global_candidate(series, horizon=horizon, n_windows=config.n_windows, step_points=config.step_points,
-                            levels=[int(v) for v in config.levels], tick=rep.stage("global LightGBM windows", n_fits))
+    return {name: global_candidate(series, learner(name), horizon=horizon, n_windows=config.n_windows,
+                                   step_points=config.step_points, levels=[int(v) for v in config.levels],
+                                   tick=rep.stage(f"global {name} windows", n_fits))
+            for name in names}
 
 
 def _mean(values: list[float | None]) -> float | None:

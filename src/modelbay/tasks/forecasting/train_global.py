@@ -1,4 +1,4 @@
-"""The global LightGBM candidate in training: its backtest forecasts, its intervals and its final models.
+"""A global candidate in training (LightGBM, N-BEATS): its backtest forecasts, intervals and final models.
 
 For each season length in the table (series of one frequency share one model) and each backtest
 window, one model is fitted on every series cut at that window's origin, and forecasts each of
@@ -7,8 +7,8 @@ is comparable with the statistical candidates'. The scaled absolute errors of th
 step ahead and pooled across series, give its prediction intervals (split conformal). The final
 models are fitted on the whole histories.
 
->>> extra, bands, models = global_candidate({"a": (history_a, 12), "b": (history_b, 12)}, horizon=6,
-...                                         n_windows=3, step_points=None)                     # doctest: +SKIP
+>>> result = global_candidate({"a": (history_a, 12, None), "b": (history_b, 12, None)}, learner("NBEATS"),
+...                           horizon=6, n_windows=3, step_points=None, levels=[80, 95])       # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .backtest import BacktestConfig, origins
-from .global_model import NAME, GlobalModel, fit_global, forecast_global, series_scale
+from .global_model import series_scale
+from .learners import Learner
 from .models import Forecast
 
 #: interval levels whose bands are stored, besides the training levels; a request's level uses the next one up
@@ -32,10 +33,10 @@ class GlobalResult:
     #: {season_length: {level: [scaled half-width per step]}}
     bands: dict[int, dict[int, list[float]]] = field(default_factory=dict)
     #: {season_length: the model fitted on whole histories}
-    models: dict[int, GlobalModel] = field(default_factory=dict)
+    models: dict[int, Any] = field(default_factory=dict)
 
 
-def global_candidate(series: dict[str, tuple[list[float], int, Any]], *, horizon: int, n_windows: int,
+def global_candidate(series: dict[str, tuple[list[float], int, Any]], learner: Learner, *, horizon: int, n_windows: int,
                      step_points: int | None, levels: list[int],
                      tick: Callable[[int], None] = lambda done: None) -> GlobalResult:
     """Backtest forecasts, interval bands and final models of the global candidate, per season length.
@@ -52,10 +53,10 @@ def global_candidate(series: dict[str, tuple[list[float], int, Any]], *, horizon
         cuts = {uid: origins(len(h), config) for uid, (h, _) in histories.items()}
         errors: list[list[float]] = [[] for _ in range(horizon)]
         for window in range(n_windows):
-            _window(histories, cuts, window, season, horizon, result, errors)
+            _window(learner, histories, cuts, (window, season, horizon), result, errors)
             done += 1
             tick(done)
-        final = fit_global([h for h, _ in histories.values()], season, regressors=_regressors(histories.values()))
+        final = learner.fit([h for h, _ in histories.values()], season, horizon, _regressors(histories.values()))
         if final is not None:
             result.models[season] = final
             result.bands[season] = _bands(errors, sorted(set(STORED_LEVELS) | set(levels)))
@@ -67,17 +68,18 @@ def _regressors(pairs) -> list[Any] | None:
     return None if all(x is None for x in xs) else xs
 
 
-def _window(histories: dict[str, tuple[list[float], Any]], cuts: dict[str, list[int]], window: int, season: int,
-            horizon: int, result: GlobalResult, errors: list[list[float]]) -> None:
+def _window(learner: Learner, histories: dict[str, tuple[list[float], Any]], cuts: dict[str, list[int]],
+            window_season_horizon: tuple[int, int, int], result: GlobalResult, errors: list[list[float]]) -> None:
     """Fit on every series cut at its ``window``-th origin from the end; forecast and score each."""
     import numpy as np
 
+    window, season, horizon = window_season_horizon
     at = {uid: c[-1 - window] for uid, c in cuts.items() if len(c) > window}
-    model = fit_global([histories[uid][0][:cut] for uid, cut in at.items()], season,
-                       regressors=_regressors(histories[uid] for uid in at)) if at else None
+    model = learner.fit([histories[uid][0][:cut] for uid, cut in at.items()], season, horizon,
+                        _regressors(histories[uid] for uid in at)) if at else None
     for uid, cut in at.items():
         history, x = histories[uid]
-        mean = forecast_global(model, history[:cut], horizon, x) if model is not None else None
+        mean = learner.forecast(model, history[:cut], horizon, x) if model is not None else None
         result.backtest.setdefault(uid, {})[cut] = Forecast(mean) if mean is not None else None
         if mean is not None:
             scale = series_scale(history[:cut])
@@ -100,7 +102,7 @@ def _bands(errors: list[list[float]], levels: list[int]) -> dict[int, list[float
     return out
 
 
-def global_forecast(model: GlobalModel, bands: dict[int, list[float]], history: list[float], horizon: int,
+def global_forecast(learner: Learner, model: Any, bands: dict[int, list[float]], history: list[float], horizon: int,
                     levels: list[int], regressors=None) -> Forecast | None:
     """The global model's forecast with conformal intervals (bands widened to ``horizon`` steps if longer).
 
@@ -108,7 +110,7 @@ def global_forecast(model: GlobalModel, bands: dict[int, list[float]], history: 
     """
     import numpy as np
 
-    mean = forecast_global(model, history, horizon, regressors)
+    mean = learner.forecast(model, history, horizon, regressors)
     if mean is None:
         return None
     scale = series_scale(history)
@@ -123,7 +125,8 @@ def global_forecast(model: GlobalModel, bands: dict[int, list[float]], history: 
     return out
 
 
-def stored(result: GlobalResult) -> dict[str, Any]:
-    """What ``forecasting.json`` keeps of the global models (the boosters are files of their own)."""
-    return {"name": NAME, "seasons": {str(s): {"file": f"lightgbm-season-{s}.txt", "bands": result.bands[s]}
-                                      for s in result.models}}
+def stored(learner: Learner, result: GlobalResult) -> dict[str, Any]:
+    """What ``forecasting.json`` keeps of one global candidate (its models are files of their own)."""
+    stem = learner.name.lower()
+    return {"seasons": {str(s): {"file": f"{stem}-season-{s}.{learner.suffix}", "bands": result.bands[s]}
+                        for s in result.models}}
