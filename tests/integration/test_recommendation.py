@@ -102,12 +102,20 @@ def test_train_with_a_held_out_period_then_eval_and_run_it(fresh_settings, movie
     assert card["data"]["n_training_interactions"] == 80003 and card["config"]["algorithm"] == "als"
     assert card["training"]["attributes"] == ["title", "genres"]
 
+    import modelbay
+    from modelbay.core.registry import get_task as modelbay_task
     from modelbay.evaluate.runner import evaluate
 
     report = evaluate("movies", movielens_csv, options={"test_fraction": 0.2}, n_bootstrap=50)
     metrics = report["metrics"]
     assert report["family"] == "recommendation" and report["headline"] == "ndcg@10" and report["n"] == 147
     assert 0.1 < metrics["ndcg@10"] < 0.5 and 0 < metrics["coverage@10"] < 1 and metrics["map@10"] > 0
+    # live events for the scored users (here: their whole truth) must not leak into the score
+    records = modelbay_task("recommendation").load_data(movielens_csv, {"test_fraction": 0.2})
+    leaked = [{"user_id": r["user_id"], "item_id": i, "event": "purchase"} for r in records for i in r["relevant_items"]]
+    modelbay.pipeline("recommendation", model="movies").task.record_events(leaked)
+    again = evaluate("movies", movielens_csv, options={"test_fraction": 0.2}, n_bootstrap=0)
+    assert again["metrics"]["ndcg@10"] == metrics["ndcg@10"]
 
     import modelbay
 
@@ -133,7 +141,7 @@ def test_train_from_the_event_store(fresh_settings, event_store, loaded_task):
     ({"factors": 0}, "factors must be at least 1"),
     ({"test_fraction": 1.5}, "test_fraction must be in [0, 1)"),
     ({"user_col": "customer"}, "no column 'customer' for the user ids"),
-    ({"epochs": 3}, "unknown training option(s) epochs"),
+    ({"hidden_layers": 3}, "unknown training option(s) hidden_layers"),
 ])
 def test_training_errors_name_the_problem(tmp_path, movielens_csv, options, needle):
     from modelbay.tasks.recommendation.task import Recommendation

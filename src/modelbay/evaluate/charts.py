@@ -19,6 +19,8 @@ CHART_METRICS = {
     "ner": ("precision", "recall", "f1", "macro_f1"),
     "classification": ("accuracy", "macro_f1", "micro_f1", "roc_auc", "pr_auc"),
     "risk": ("roc_auc", "pr_auc", "ks", "brier"),
+    "recommendation": ("ndcg@", "recall@", "map@", "hit_rate@", "coverage@"),
+    "anomaly": ("precision", "recall", "f1", "event_recall", "roc_auc"),
 }
 
 

@@ -152,6 +152,7 @@ def evaluation_records(train, test, *, history_fraction: float = 0.5, k: int = 1
         relevant = [i for i in items[n_history:] if i not in seen]
         if relevant:
             records.append({"user_id": str(user), "history": items[:n_history], "k": k, "exclude_seen": True,
+                            "use_events": False,  # the table is the whole truth: live events must not leak in
                             "relevant_items": relevant})
     if not records:
         raise BadInput("no user has new items in the test period", hint="raise test_fraction or lower history_fraction")

@@ -133,14 +133,14 @@ class Recommender:
     def top(self, scores, k: int, excluded: Iterable[int], mask=None) -> list[tuple[int, float]]:
         import numpy as np
 
-        scores = np.array(scores, dtype=np.float64)
+        scores = np.array(scores, dtype=np.float32)  # a copy: the caller's array (trending scores) stays as it is
         if mask is not None:
             scores[~mask] = -np.inf
         excluded = list(excluded)
         if excluded:
             scores[excluded] = -np.inf
         k = min(k, self.n_items)
-        best = np.argpartition(-scores, k - 1)[:k] if k < self.n_items else np.arange(self.n_items)
+        best = np.argpartition(scores, self.n_items - k)[-k:] if k < self.n_items else np.arange(self.n_items)
         best = best[np.argsort(-scores[best], kind="stable")]
         return [(int(i), float(scores[i])) for i in best if np.isfinite(scores[i])]
 

@@ -62,6 +62,8 @@ class RecommendInput(TaskInput):
     history: list[str] = Field(default_factory=list, max_length=MAX_IDS,
                                description="item ids the user interacted with recently, besides the stored events")
     exclude_items: list[str] = Field(default_factory=list, max_length=MAX_IDS, description="item ids never to recommend")
+    use_events: bool = Field(True, description="fold in the user's stored events (false: only the model and history; "
+                                                "modelbay eval sets it, so live events cannot leak into a score)")
     liked_text: str | None = Field(None, min_length=1, max_length=2000,
                                    description="what a new user likes, in words: used when nothing they did is known "
                                                "(items ranked by text similarity, E5 embeddings)")
@@ -177,7 +179,7 @@ class Recommendation(Task[RecommendInput, RecommendOutput], Trainable, Evaluable
         store, rec = self._store(), self.recommender
         out = []
         for item in items:
-            recent = store.items_of(item.user_id) if item.user_id is not None else []
+            recent = store.items_of(item.user_id) if item.user_id is not None and item.use_events else []
             history = recent + [(i, 1.0) for i in item.history]
             content = (item.liked_text, lambda text=item.liked_text: self._content().scores(text)) if item.liked_text else None
             out.append(rec.recommend(item.user_id, item.k, exclude_seen=item.exclude_seen, filters=item.filters,
