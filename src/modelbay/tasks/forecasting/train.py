@@ -39,8 +39,8 @@ class ForecastTrainConfig:
     season_length: int | None = None        # default: from the dates' frequency (12 monthly, 4 quarterly…), else 1
     n_windows: int = 3                      # backtest origins per series
     step_points: int | None = None          # points between origins; default: the horizon
-    # the global LightGBM is opt-in (candidates=…,LightGBM): on the tourism tables of bench/forecast_backtest.py,
-    # choosing among more candidates on 3 windows cost more in selection noise than it gained (docs/models.md)
+    # the global models are opt-in (candidates=…,LightGBM,NBEATS): on the tourism tables of bench/forecast_backtest.py,
+    # choosing among more candidates on 3 windows cost more in selection noise than they gained (docs/models.md)
     candidates: tuple[str, ...] = CANDIDATES
     fallback: str = "AutoETS"               # for series too short to backtest
     levels: tuple[int, ...] = (80, 95)      # default prediction intervals, in %
