@@ -29,6 +29,29 @@ class TaskInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def json_item(data: Any, primary: str) -> Any:
+    """A whole item given as JSON text in its primary field, opened up; anything else unchanged.
+
+    The CLI puts its argument in the primary field, so ``modelbay run forecasting '{"unique_id":
+    "store_1"}'`` arrives as ``{"history": '{"unique_id": "store_1"}'}``. Inputs whose primary field
+    is not free text call this from a ``model_validator(mode="before")``.
+
+    >>> json_item({"history": '{"unique_id": "a", "horizon": 3}', "levels": [90]}, "history")
+    {'levels': [90], 'unique_id': 'a', 'horizon': 3}
+    """
+    text = data.get(primary) if isinstance(data, dict) else None
+    if isinstance(text, str) and text.lstrip().startswith("{"):
+        import json
+
+        try:
+            item = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{primary}: not a valid JSON object ({exc.msg})") from None
+        if isinstance(item, dict):
+            return {**{k: v for k, v in data.items() if k != primary}, **item}
+    return data
+
+
 class TaskOutput(BaseModel):
     def summary(self) -> str:
         """One human-readable line for the CLI; tasks override it."""

@@ -98,3 +98,23 @@ def lgb_params(kind: str, n_classes: int, n_train: int, config) -> dict[str, Any
     return params
 
 
+def load_booster(folder, n_features: int, config_file: str, bad):
+    """``folder/model.txt`` as a LightGBM booster, checked against the ``n_features`` its config lists.
+
+    ``bad(message)`` makes the model directory's error (``ModelDir.error``), raised for a missing,
+    unreadable or mismatched file.
+    """
+    from pathlib import Path
+
+    import lightgbm as lgb
+
+    path = Path(folder) / "model.txt"
+    if not path.is_file():
+        raise bad("model.txt is missing")
+    try:
+        booster = lgb.Booster(model_file=str(path))
+    except lgb.basic.LightGBMError as exc:
+        raise bad(f"model.txt cannot be read by LightGBM ({exc})") from None
+    if booster.num_feature() != n_features:
+        raise bad(f"model.txt has {booster.num_feature()} features, {config_file} lists {n_features}")
+    return booster

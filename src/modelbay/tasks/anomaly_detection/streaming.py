@@ -21,10 +21,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...core.state_db import connect_state_db
 from .series import SeriesOptions, robust_center_scale
 
 #: how long a writer waits for another one before giving up
-BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS series_state (
@@ -76,18 +76,10 @@ class StreamStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(_SCHEMA)
+        connect_state_db(self.path, _SCHEMA).close()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        # WAL with synchronous=NORMAL: a commit survives the process (a crash, a restart); only a power
-        # loss can drop the last commits, and it never corrupts the file
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
+        return connect_state_db(self.path)
 
     def update(self, model: str, points: list[tuple[str, float, str | None, float | None]],
                options: SeriesOptions) -> list[PointResult]:

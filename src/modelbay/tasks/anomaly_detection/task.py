@@ -19,7 +19,6 @@ One input takes one of three shapes:
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +28,7 @@ from pydantic import Field, field_validator, model_validator
 from ...core.errors import BadInput, ModelUnavailable
 from ...core.protocols import Evaluable, Trainable
 from ...core.registry import register
-from ...core.task import Task, TaskInput, TaskOutput
+from ...core.task import Task, TaskInput, TaskOutput, json_item
 
 MIN_SERIES_POINTS = 8
 MAX_SERIES_POINTS = 100_000
@@ -52,16 +51,7 @@ class AnomalyInput(TaskInput):
     @model_validator(mode="before")
     @classmethod
     def _json_item(cls, data: Any) -> Any:
-        # the CLI passes a whole item as JSON text: modelbay run anomaly-detection '{"series_id": "a", "value": 3}'
-        text = data.get("series") if isinstance(data, dict) else None
-        if isinstance(text, str) and text.lstrip().startswith("{"):
-            try:
-                item = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"series: not a valid JSON object ({exc.msg})") from None
-            if isinstance(item, dict):
-                return {**{k: v for k, v in data.items() if k != "series"}, **item}
-        return data
+        return json_item(data, "series")
 
     @field_validator("series", mode="before")
     @classmethod

@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-BUSY_TIMEOUT_S = 30.0
+from ...core.state_db import connect_state_db
+
 _SCHEMA = """CREATE TABLE IF NOT EXISTS rewards (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     model TEXT NOT NULL,
@@ -46,19 +47,10 @@ def default_store_path() -> Path:
 class FeedbackStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connect()
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(_SCHEMA)
-        finally:
-            conn.close()
+        connect_state_db(self.path, _SCHEMA).close()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA synchronous=NORMAL")   # WAL: a commit survives a crash or a restart
-        return conn
+        return connect_state_db(self.path)
 
     def add(self, model: str, rewards: list[Feedback]) -> list[bool]:
         """Commit ``rewards`` in one transaction; False for a repeated ``(model, event_id)``."""

@@ -15,7 +15,6 @@ series.csv``, a long table of unique_id, ds, y) stores each series' choice and h
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,7 +24,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from ...core.errors import ModelUnavailable
 from ...core.protocols import Evaluable, Trainable
 from ...core.registry import register
-from ...core.task import Task, TaskInput, TaskOutput
+from ...core.task import Task, TaskInput, TaskOutput, json_item
 
 MIN_HISTORY_POINTS = 4
 MAX_HISTORY_POINTS = 100_000
@@ -53,16 +52,7 @@ class ForecastInput(TaskInput):
     @model_validator(mode="before")
     @classmethod
     def _json_item(cls, data: Any) -> Any:
-        # the CLI passes a whole item as JSON text: modelbay run sales '{"unique_id": "store_1"}'
-        text = data.get("history") if isinstance(data, dict) else None
-        if isinstance(text, str) and text.lstrip().startswith("{"):
-            try:
-                item = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"history: not a valid JSON object ({exc.msg})") from None
-            if isinstance(item, dict):
-                return {**{k: v for k, v in data.items() if k != "history"}, **item}
-        return data
+        return json_item(data, "history")
 
     @field_validator("history", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ from pydantic import Field, field_validator, model_validator
 from ...core.errors import BadInput, ModelUnavailable
 from ...core.protocols import Evaluable, Labelled, Trainable
 from ...core.registry import register
-from ...core.task import Task, TaskInput, TaskOutput
+from ...core.task import Task, TaskInput, TaskOutput, json_item
 from ...core.types import ClassificationOutput
 from .molecules import MAX_NODES, MAX_SMILES_CHARS
 
@@ -37,18 +37,7 @@ class MoleculeInput(TaskInput):
     @model_validator(mode="before")
     @classmethod
     def _json_item(cls, data: Any) -> Any:
-        # the CLI passes a whole item as JSON text: modelbay run shapes '{"nodes": [[1], [1]], "edges": [[0, 1]]}'
-        text = data.get("smiles") if isinstance(data, dict) else None
-        if isinstance(text, str) and text.lstrip().startswith("{"):
-            import json
-
-            try:
-                item = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"smiles: not a SMILES nor a valid JSON object ({exc.msg})") from None
-            if isinstance(item, dict):
-                return {**{k: v for k, v in data.items() if k != "smiles"}, **item}
-        return data
+        return json_item(data, "smiles")
 
     @field_validator("smiles")
     @classmethod

@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from ...core.registry import register
-from ...core.task import Task, TaskInput, TaskOutput
-from .task import MAX_K, Filters, RecommendedItem, json_item
+from ...core.task import Task, TaskInput, TaskOutput, json_item
+from .task import MAX_K, Filters, RecommendedItem
 
 
 class SimilarItemsInput(TaskInput):

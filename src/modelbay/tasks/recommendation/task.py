@@ -16,7 +16,6 @@ store; ``filters`` keep items whose attributes match (``{"genres": ["Comedy", "D
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -26,24 +25,11 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from ...core.errors import BadInput, ModelUnavailable
 from ...core.protocols import Evaluable, RecordsEvents, Trainable
 from ...core.registry import register
-from ...core.task import Task, TaskInput, TaskOutput
+from ...core.task import Task, TaskInput, TaskOutput, json_item
 
 MAX_K = 1000
 MAX_IDS = 10_000
 Filters = dict[str, str | list[str]]
-
-
-def json_item(data: Any, primary: str) -> Any:
-    """The CLI passes a whole item as JSON text: ``modelbay run recommendation '{"user_id": "15", "k": 5}'``."""
-    text = data.get(primary) if isinstance(data, dict) else None
-    if isinstance(text, str) and text.lstrip().startswith("{"):
-        try:
-            item = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{primary}: not a valid JSON object ({exc.msg})") from None
-        if isinstance(item, dict):
-            return {**{k: v for k, v in data.items() if k != primary}, **item}
-    return data
 
 
 def as_id(value: Any) -> Any:

@@ -47,9 +47,7 @@ class RiskModel:
         d = ModelDir(path, hint="retrain it with `modelbay train risk-scoring`")
         bad = d.error
         config = d.config("risk.json", (FORMAT,), ("features", "labels", "positive", "threshold"))
-        if not (path / "model.txt").is_file():
-            raise bad("model.txt is missing")
-        import lightgbm as lgb
+        from ...ml.tabular.boosting import load_booster
 
         self.config = config
         self.features: list[dict[str, Any]] = config["features"]
@@ -59,12 +57,7 @@ class RiskModel:
         self.negative: str = next(label for label in self.labels if label != self.positive)
         self.threshold: float = float(config["threshold"]["value"])
         self.num_threads = int(config.get("num_threads", 0))
-        try:
-            self.booster = lgb.Booster(model_file=str(path / "model.txt"))
-        except lgb.basic.LightGBMError as exc:
-            raise bad(f"model.txt cannot be read by LightGBM ({exc})") from None
-        if self.booster.num_feature() != len(self.features):
-            raise bad(f"model.txt has {self.booster.num_feature()} features, risk.json lists {len(self.features)}")
+        self.booster = load_booster(path, len(self.features), "risk.json", bad)
         from ...ml.tabular.treeshap import PatternShap
 
         self._tabled = PatternShap(self.booster)  # the same values as pred_contrib, faster for large batches

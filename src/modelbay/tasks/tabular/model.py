@@ -23,21 +23,14 @@ class TabularModel:
         d = ModelDir(path, hint="retrain it with `modelbay train tabular-…`")
         bad = d.error
         config = d.config("tabular.json", (FORMAT,))
-        if not (path / "model.txt").is_file():
-            raise bad("model.txt is missing")
-        import lightgbm as lgb
+        from ...ml.tabular.boosting import load_booster
 
         self.config = config
         self.kind: str = config["kind"]
         self.features: list[dict[str, Any]] = config["features"]
         self.labels: list[str] = config.get("labels", [])
         self.num_threads = int(config.get("num_threads", 0))
-        try:
-            self.booster = lgb.Booster(model_file=str(path / "model.txt"))
-        except lgb.basic.LightGBMError as exc:
-            raise bad(f"model.txt cannot be read by LightGBM ({exc})") from None
-        if self.booster.num_feature() != len(self.features):
-            raise bad(f"model.txt has {self.booster.num_feature()} features, tabular.json lists {len(self.features)}")
+        self.booster = load_booster(path, len(self.features), "tabular.json", bad)
 
     def predict(self, rows: list[dict[str, Any]]):
         X = encode_rows(rows, self.features)
