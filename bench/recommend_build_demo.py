@@ -33,7 +33,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         data = movielens_csv(Path(tmp) / "movielens.csv")
-        card = train_recommendation(data, OUT, {"factors": 64, "regularization": 0.05, "weighting": "bm25"},
+        card = train_recommendation(data, OUT, {"factors": 64, "regularization": 0.05, "weighting": "bm25",
+                                                  "content_vectors": True},
                                     name="recommend-movielens")
     print(f"trained in {card['seconds']} s: {card['training']['n_users']} users, {card['training']['n_items']} items")
     for f in sorted(OUT.iterdir()):

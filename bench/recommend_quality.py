@@ -5,7 +5,7 @@ rating is an interaction. The last 20% of the time (by timestamp) is the test pe
 for training or choosing. Each test-period user's first half of test-period movies is given as
 history (the events that would reach ``/v1/events`` after training), the second half, minus what
 they had seen, is what the top 10 should find. Metrics: NDCG@10, Recall@10 (hits / min(10,
-relevant)), MAP@10, coverage@10 (modelbay.ml.metrics.ranking).
+relevant)), MAP@10, coverage@10 (modelbay.ml.metrics.recommender).
 
 - popularity: the most-interacted items of the training period (all time), seen ones left out;
 - plain ALS: implicit's AlternatingLeastSquares with its defaults (100 factors, regularization
@@ -41,7 +41,7 @@ def movielens_frame():
 
 
 def score(records, predictions, catalog_size: int) -> dict:
-    from modelbay.ml.metrics.ranking import recommendation
+    from modelbay.ml.metrics.recommender import recommendation
 
     return recommendation([r["relevant_items"] for r in records], predictions, {"k": 10, "catalog_size": catalog_size})
 

@@ -14,7 +14,7 @@ from modelbay.ml import metrics as M
 
 @pytest.mark.parametrize("module", ["modelbay.ml.metrics", "modelbay.ml.metrics.classification",
                                     "modelbay.ml.metrics.text", "modelbay.ml.metrics.numeric", "modelbay.ml.metrics.qa",
-                                    "modelbay.data.loaders"])
+                                    "modelbay.data.files", "modelbay.data.databases"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0

@@ -38,7 +38,7 @@ from .decision import decision
 from .ner import ner
 from .numeric import forecast, ranking, regression
 from .qa import qa
-from .ranking import recommendation
+from .recommender import recommendation
 from .risk import risk
 from .text import RougeTokenizer, language_model, normalize_text, speech, summarization, translation
 

@@ -4,8 +4,9 @@ the one knowledge bases and the ``embeddings`` task use).
 
 An item's text is its attributes from the training data: ``"Toy Story (Adventure, Animation,
 Children)"`` for MovieLens' title and genres. Only the ``MAX_ITEMS`` most popular items are
-candidates. Their vectors are computed on the first request that needs them (tens of ms per item
-on 2 cores: a minute or more for 2,000 items) and kept in the embedding cache under
+candidates. A model trained with ``--param content_vectors=true`` (the demo model is) carries their
+vectors; otherwise they are computed on the first request that needs them (tens of ms per item on 2
+cores: a minute or more for 2,000 items) and kept in the embedding cache under
 ``<MODELBAY_HOME>/cache``, so a restart or another model with the same items does not embed them again.
 
 >>> index = ContentIndex(recommender)                                   # doctest: +SKIP
@@ -43,7 +44,7 @@ class ContentIndex:
     """Item text vectors of one loaded model, embedded once (thread-safe) and cached on disk."""
 
     def __init__(self, attributes: dict[str, Any], popularity, *, max_items: int = MAX_ITEMS,
-                 embedding_model: str = EMBEDDING_MODEL) -> None:
+                 embedding_model: str = EMBEDDING_MODEL, stored: tuple[Any, Any, str] | None = None) -> None:
         import numpy as np
 
         self.attributes, self.embedding_model = attributes, embedding_model
@@ -51,6 +52,9 @@ class ContentIndex:
         # the most popular items only: embedding costs ~10 ms an item, and a cold start is served from the head
         self.candidates = np.sort(np.argsort(-np.asarray(popularity, dtype=np.float64), kind="stable")[:max_items])
         self._vectors = None
+        if stored is not None:  # vectors the trainer made: (item indices, vectors, embedding model)
+            self.candidates, self.embedding_model = np.asarray(stored[0]), stored[2]
+            self._vectors = np.asarray(stored[1], dtype=np.float32)
         self._lock = threading.Lock()
 
     def _embedder(self):

@@ -49,6 +49,9 @@ class RecommendationModel:
     attributes: dict[str, Any] = field(default_factory=dict)
     trained_until: float | None = None
     event_weights: dict[str, float] = field(default_factory=dict)
+    #: item text vectors for ``liked_text`` (``content.py``), made at training with ``content_vectors=true``:
+    #: (candidate item indices, float16 vectors, the embedding model's name)
+    content: tuple[Any, Any, str] | None = None
 
 
 def write_recommendation_model(out_dir: Path, model: RecommendationModel, card: dict[str, Any]) -> None:
@@ -72,9 +75,13 @@ def write_recommendation_model(out_dir: Path, model: RecommendationModel, card: 
         arrays.update(knn_indptr=nb.indptr, knn_indices=nb.indices, knn_data=nb.data.astype(np.float32))
     for name, values in model.attributes.items():
         arrays[f"attr_{name}"] = np.asarray(values, dtype=str)
+    if model.content is not None:
+        arrays.update(content_items=np.asarray(model.content[0], dtype=np.int64),
+                      content_vectors=np.asarray(model.content[1], dtype=np.float16))
     config = {"format": FORMAT, "algorithm": model.algorithm, "n_users": len(model.user_ids),
               "n_items": len(model.item_ids), "params": model.params, "attributes": list(model.attributes),
-              "trained_until": model.trained_until, "event_weights": model.event_weights}
+              "trained_until": model.trained_until, "event_weights": model.event_weights,
+              "content_model": model.content[2] if model.content is not None else None}
     with atomic_model_dir(out_dir) as tmp:
         np.savez_compressed(tmp / ARRAYS_FILE, **arrays)
         write_json(tmp, CONFIG_FILE, config)
@@ -116,4 +123,6 @@ def read_recommendation_model(path: str | Path) -> RecommendationModel:
         item_scale=a.get("item_scale"),
         tower={n: a[f"tower_{n}"] for n in TOWER_ARRAYS} if all(f"tower_{n}" in a for n in TOWER_ARRAYS) else None,
         attributes={n: a[f"attr_{n}"] for n in config.get("attributes", []) if f"attr_{n}" in a},
-        trained_until=config.get("trained_until"), event_weights=dict(config.get("event_weights") or {}))
+        trained_until=config.get("trained_until"), event_weights=dict(config.get("event_weights") or {}),
+        content=((a["content_items"], a["content_vectors"], str(config["content_model"]))
+                 if "content_vectors" in a and config.get("content_model") else None))

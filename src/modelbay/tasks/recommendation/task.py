@@ -153,7 +153,8 @@ class Recommendation(Task[RecommendInput, RecommendOutput], Trainable, Evaluable
         from .content import ContentIndex
 
         if self.content_index is None:
-            self.content_index = ContentIndex(self.recommender.model.attributes, self.recommender.popular_scores)
+            model = self.recommender.model
+            self.content_index = ContentIndex(model.attributes, self.recommender.popular_scores, stored=model.content)
         return self.content_index
 
     def _store(self):

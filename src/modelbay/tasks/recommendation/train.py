@@ -45,6 +45,7 @@ class RecommendationTrainConfig(FitConfig):
     weight_col: str | None = None
     event_col: str | None = None
     attribute_cols: tuple[str, ...] | None = None
+    content_vectors: bool = False     # embed the popular items' texts now, so liked_text needs no wait (~1 min)
 
     def columns(self) -> InteractionColumns:
         return InteractionColumns(self.user_col, self.item_col, self.time_col, self.weight_col, self.event_col,
@@ -72,7 +73,7 @@ def training_period(frame, config: RecommendationTrainConfig):
 
 def score_model(model, records: list[dict[str, Any]], k: int = 10) -> dict[str, Any]:
     """The "recommendation" metrics of ``model`` on evaluation records (``data.evaluation_records``)."""
-    from ...ml.metrics.ranking import recommendation
+    from ...ml.metrics.recommender import recommendation
     from .scoring import Recommender
 
     rec = Recommender(model)
@@ -104,6 +105,21 @@ def tune(frame, config: RecommendationTrainConfig, progress: Progress = False) -
     return config.fit_config(algorithm="als", **chosen), results
 
 
+def _content_vectors(model, rep) -> tuple:
+    """The popular items' text vectors, stored with the model (``content.py``)."""
+    import numpy as np
+
+    from .content import ContentIndex
+
+    tick = rep.stage("embed item texts", total=1)
+    # the order the recommender serves cold starts from (scoring.Recommender.popular_scores)
+    popular = np.asarray(model.trending, dtype=np.float64) + 1e-6 * np.asarray(model.popularity, dtype=np.float64)
+    index = ContentIndex(model.attributes, popular)
+    vectors = index.vectors()
+    tick(1)
+    return index.candidates, vectors, index.embedding_model
+
+
 def train_recommendation(data: str | Path, out_dir: Path, options: dict[str, Any], progress: Progress = False, *,
                          name: str = "model", task: str = "recommendation") -> dict[str, Any]:
     """Fit (and optionally tune) a recommender on ``data``; writes the model and returns its card."""
@@ -122,6 +138,8 @@ def train_recommendation(data: str | Path, out_dir: Path, options: dict[str, Any
         tick = rep.stage(f"fit {fit_config.algorithm}", total=1)
         model = build_model(train, fit_config, EVENT_WEIGHTS)
         tick(1)
+        if config.content_vectors:
+            model.content = _content_vectors(model, rep)
     card = _card(data, config, fit_config, model, train, frame, grid, name=name, task=task)
     card["seconds"] = round(time.perf_counter() - t0, 2)
     write_recommendation_model(out_dir, model, card)

@@ -1,4 +1,4 @@
-"""The "recommendation" metric family (modelbay.ml.metrics.ranking) on lists worked out by hand."""
+"""The "recommendation" metric family (modelbay.ml.metrics.recommender) on lists worked out by hand."""
 
 import math
 
