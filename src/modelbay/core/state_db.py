@@ -18,6 +18,13 @@ from pathlib import Path
 BUSY_TIMEOUT_S = 30.0
 
 
+def state_file(*parts: str) -> Path:
+    """``<MODELBAY_HOME>/<parts…>``: where a capability keeps its state file (``state_file("anomaly", "streams.db")``)."""
+    from .settings import get_settings
+
+    return get_settings().home.joinpath(*parts)
+
+
 def connect_state_db(path: Path, schema: str | None = None) -> sqlite3.Connection:
     """A connection to the state file ``path`` (made with its folder if missing); with ``schema``, set it up first."""
     path = Path(path)

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...core.state_db import connect_state_db
+from ...core.state_db import connect_state_db, state_file
 from .series import SeriesOptions, robust_center_scale
 
 #: how long a writer waits for another one before giving up
@@ -62,13 +62,6 @@ def _replay(row: tuple | None, series_id: str, value: float, timestamp: str | No
         return None
     return PointResult(series_id, last["score"], last["is_anomaly"], last["warming_up"], row[1], last["median"],
                        last["scale"], replayed=True)
-
-
-def default_store_path() -> Path:
-    """``<MODELBAY_HOME>/anomaly/streams.db``."""
-    from ...core.settings import get_settings
-
-    return get_settings().home / "anomaly" / "streams.db"
 
 
 class StreamStore:
@@ -136,3 +129,8 @@ class StreamStore:
         if row is None:
             return None
         return {"window": json.loads(row[0]), "n_seen": row[1], "n_flagged": row[2], "last_timestamp": row[3]}
+
+
+def default_store_path() -> Path:
+    """``<MODELBAY_HOME>/anomaly/streams.db``."""
+    return state_file("anomaly", "streams.db")

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ...core.state_db import connect_state_db
+from ...core.state_db import connect_state_db, state_file
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS rewards (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -35,13 +35,6 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS rewards (
 
 #: one reward: (event_id or None, context, action, reward)
 Feedback = tuple[str | None, dict[str, Any], str, float]
-
-
-def default_store_path() -> Path:
-    """``<MODELBAY_HOME>/decision/feedback.db``."""
-    from ...core.settings import get_settings
-
-    return get_settings().home / "decision" / "feedback.db"
 
 
 class FeedbackStore:
@@ -81,3 +74,8 @@ class FeedbackStore:
         finally:
             conn.close()
         return [(i, json.loads(ctx), action, reward) for i, ctx, action, reward in rows]
+
+
+def default_store_path() -> Path:
+    """``<MODELBAY_HOME>/decision/feedback.db``."""
+    return state_file("decision", "feedback.db")

@@ -203,8 +203,7 @@ class Recommendation(Task[RecommendInput, RecommendOutput], Trainable, Evaluable
     @classmethod
     def fit(cls, data, out_dir, options, progress=False, *, name="model"):
         """Fit ALS (or ``algorithm=bpr|item-knn|popularity``) on an interaction table (``train.py``)."""
-        from ...data.databases import is_database_url
+        from ...data.databases import data_source
         from .train import train_recommendation
 
-        source = str(data) if is_database_url(str(data)) else Path(data)
-        return train_recommendation(source, Path(out_dir), options, progress=progress, name=name, task=cls.name)
+        return train_recommendation(data_source(data), Path(out_dir), options, progress=progress, name=name, task=cls.name)
