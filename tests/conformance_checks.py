@@ -45,6 +45,30 @@ def outputs_serialise_to_json(cls, task) -> None:
     assert isinstance(out.summary(), str) and out.summary()
 
 
+#: how each ``render_media_type`` starts: a PNG's signature, an MP4's ``ftyp`` box after its 4-byte size
+MEDIA_MAGIC = {"image/png": (0, b"\x89PNG\r\n\x1a\n"), "video/mp4": (4, b"ftyp")}
+
+
+def renders_are_media_of_the_declared_type(cls, task) -> None:
+    """A task that declares Rendering draws every example's result as a real file of its media type."""
+    from modelbay.core.protocols import Rendering
+
+    if not issubclass(cls, Rendering):
+        return
+    assert cls.render_media_type in MEDIA_MAGIC, f"{cls.name}: unknown render_media_type {cls.render_media_type!r}"
+    offset, magic = MEDIA_MAGIC[cls.render_media_type]
+    items = [cls.coerce(e) for e in cls.examples()]
+    for item, out in zip(items, task(items)):
+        data = task.render(item, out)
+        assert isinstance(data, bytes) and data[offset:offset + len(magic)] == magic, f"{cls.name}: not a {cls.render_media_type}"
+        if cls.render_media_type == "image/png":
+            import io
+
+            from PIL import Image
+
+            assert Image.open(io.BytesIO(data)).size[0] > 0
+
+
 def assert_close(a, b, tol=1e-3) -> None:
     """Batched and single runs may differ in the last float bits; everything else must be equal."""
     if isinstance(a, float) and isinstance(b, float):

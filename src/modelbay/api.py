@@ -8,7 +8,7 @@ from typing import Any
 
 from .core.errors import BadInput
 from .core.loading import load_task
-from .core.protocols import Streaming
+from .core.protocols import Rendering, Streaming
 from .core.registry import get_task, tasks_with
 from .core.task import Task
 
@@ -71,6 +71,22 @@ class Pipeline:
             raise BadInput(f"task {self.task_cls.name!r} does not stream",
                            hint=f"call it without streaming; tasks that stream: {', '.join(tasks_with('stream'))}")
         return self.task.stream(self.task_cls.coerce(item, allow_paths=True))
+
+    def render(self, item: Any, output: Any = None) -> bytes:
+        """A picture of ``item``'s result (PNG; MP4 for video): boxes, masks or text drawn on its image.
+
+        ``output`` is what the pipeline returned for ``item``; without it the item is run first.
+
+        >>> det = pipeline("object-detection")                                      # doctest: +SKIP
+        >>> open("boxes.png", "wb").write(det.render("street.jpg"))                 # doctest: +SKIP
+        """
+        if not issubclass(self.task_cls, Rendering):
+            raise BadInput(f"task {self.task_cls.name!r} has nothing to draw",
+                           hint=f"tasks that render: {', '.join(tasks_with('render'))}")
+        validated = self.task_cls.coerce(item, allow_paths=True)
+        if output is None:
+            output = self.task([validated])[0]
+        return self.task.render(validated, output)
 
     def __repr__(self) -> str:
         return f"Pipeline(task={self.task_cls.name!r}, model={self.model_name!r}, loaded={self._task is not None})"

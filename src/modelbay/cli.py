@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from .cli_common import console, err_console, fail, new_table, print_json
+from .cli_common import console, err_console, fail, new_table, parse_params, print_json, read_inputs
 from .cli_kb import kb_app
 from .cli_keys import keys_app
 from .cli_models import models_app
@@ -35,36 +34,6 @@ def tasks(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = 
     console.print(table)
 
 
-def _read_inputs(values: list[str], file: Path | None) -> list:
-    items: list = list(values)
-    if file is not None:
-        if not file.is_file():
-            raise typer.BadParameter(f"no such file: {file}", param_hint="--file")
-        for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                items.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise typer.BadParameter(f"{file}:{n}: not valid JSON ({exc.msg})", param_hint="--file") from None
-    if not items:
-        raise typer.BadParameter("give at least one input, or --file inputs.jsonl", param_hint="INPUTS")
-    return items
-
-
-def _parse_params(params: list[str]) -> dict:
-    out = {}
-    for p in params:
-        key, sep, value = p.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"expected key=value, got {p!r}", param_hint="--param")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
-
-
 @app.command()
 def run(
     task: Annotated[str, typer.Argument(help="task name or alias, e.g. sentiment")],
@@ -76,13 +45,14 @@ def run(
     similarity: Annotated[bool, typer.Option("--similarity", help="print the pairwise similarity matrix (tasks that support it)")] = False,
     stream: Annotated[bool, typer.Option("--stream/--no-stream", help="print output as it is produced")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    render: Annotated[Path | None, typer.Option("--render", help="write pictures of the results: a .png file for one input, else a folder")] = None,
 ) -> None:
     """Run a task on inputs given inline or in a JSONL file."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .api import Pipeline
     from .core.errors import BadInput, ModelbayError
-    from .core.protocols import Similarity, Streaming
+    from .core.protocols import Rendering, Similarity, Streaming
     from .core.registry import tasks_with
 
     try:
@@ -91,13 +61,16 @@ def run(
         if similarity and not issubclass(pipe.task_cls, Similarity):  # said before any model loads
             raise BadInput(f"task {pipe.task_cls.name!r} has no similarity",
                            hint=f"--similarity works with {', '.join(tasks_with('similarity'))}")
-        extra = _parse_params(param or [])
-        raw = _read_inputs(inputs or [], file)
+        if render is not None and not issubclass(pipe.task_cls, Rendering):
+            raise BadInput(f"task {pipe.task_cls.name!r} has nothing to draw",
+                           hint=f"--render works with {', '.join(tasks_with('render'))}")
+        extra = parse_params(param or [])
+        raw = read_inputs(inputs or [], file)
         items = [{pipe.task_cls.primary_field: v, **extra} if not isinstance(v, dict) else {**v, **extra} for v in raw]
         items = pipe.coerce(items)  # bad input fails here, before any model loads
         with console.status(f"loading {pipe.model_name}…") if sys.stderr.isatty() else nullcontext():
             pipe.load()
-        if stream and not as_json and issubclass(pipe.task_cls, Streaming) and len(items) == 1:
+        if stream and not as_json and render is None and issubclass(pipe.task_cls, Streaming) and len(items) == 1:
             for piece in pipe.task.stream(items[0]):
                 sys.stdout.write(piece)
                 sys.stdout.flush()
@@ -107,6 +80,11 @@ def run(
                       TimeRemainingColumn(), console=err_console, transient=True, disable=len(items) <= batch_size) as bar:
             job = bar.add_task(pipe.task_cls.name, total=len(items))
             outputs = pipe.run(items, batch_size, on_batch=lambda n: bar.advance(job, n))
+        if render is not None:
+            from .cli_render import write_renders
+
+            for path in write_renders(pipe, items, outputs, raw, render):
+                err_console.print(f"rendered: {path}", highlight=False)
     except ModelbayError as exc:
         fail(exc)
     if similarity:
@@ -164,7 +142,7 @@ def train(
         if not is_database_url(data) and not Path(data).expanduser().exists():
             raise typer.BadParameter(f"no such file or folder: {data}", param_hint="--data")
         given = {"text_col": text_col, "label_col": label_col, "format": data_format, "language": language}
-        options = {**{k: v for k, v in given.items() if v is not None}, **_parse_params(param or [])}
+        options = {**{k: v for k, v in given.items() if v is not None}, **parse_params(param or [])}
         artifact = train_to_store(cls.name, name, data, options, progress=sys.stderr.isatty())
     except (ModelbayError, ValueError) as exc:
         fail(exc)
@@ -200,7 +178,7 @@ def evaluate(
 
     given = {"text_col": text_col, "label_col": label_col, "format": data_format}
     try:
-        options = {**{k: v for k, v in given.items() if v is not None}, **_parse_params(param or [])}
+        options = {**{k: v for k, v in given.items() if v is not None}, **parse_params(param or [])}
         result = run_evaluation(task, data, model=model, options=options, progress=sys.stderr.isatty(),
                                 batch_size=batch_size, n_bootstrap=bootstrap, drift=drift)
         if not no_report:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -35,3 +36,35 @@ def new_table(*columns: str) -> Table:
 
 def print_json(data) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def read_inputs(values: list[str], file: Path | None) -> list:
+    """`modelbay run`'s inputs: the arguments, then the lines of a JSONL file."""
+    items: list = list(values)
+    if file is not None:
+        if not file.is_file():
+            raise typer.BadParameter(f"no such file: {file}", param_hint="--file")
+        for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise typer.BadParameter(f"{file}:{n}: not valid JSON ({exc.msg})", param_hint="--file") from None
+    if not items:
+        raise typer.BadParameter("give at least one input, or --file inputs.jsonl", param_hint="INPUTS")
+    return items
+
+
+def parse_params(params: list[str]) -> dict:
+    """``--param key=value`` options; values are JSON where they parse as JSON (3, true, [1,2]), else text."""
+    out = {}
+    for p in params:
+        key, sep, value = p.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"expected key=value, got {p!r}", param_hint="--param")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out

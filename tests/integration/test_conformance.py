@@ -39,3 +39,7 @@ def test_wrong_type_gives_a_clear_error(cls):
 
 def test_outputs_serialise_to_json(cls, task):
     checks.outputs_serialise_to_json(cls, task)
+
+
+def test_renders_are_media_of_the_declared_type(cls, task):
+    checks.renders_are_media_of_the_declared_type(cls, task)

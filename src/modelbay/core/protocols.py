@@ -3,7 +3,7 @@
     class Ner(Task[NerInput, NerOutput], Trainable, Evaluable): ...
 
 ``Task.capabilities`` is derived from them (``run`` plus ``train``, ``eval``, ``stream``,
-``similarity``), so ``modelbay tasks``, ``GET /v1/tasks``, the CLI, the server, the trainer and the
+``similarity``, ``events``, ``render``), so ``modelbay tasks``, ``GET /v1/tasks``, the CLI, the server, the trainer and the
 evaluator read one declaration and cannot disagree. The other protocols are hooks a route or the
 evaluator calls (``Generating``, ``ScoresRecords``, ``Labelled``, ``TokenCounting``, ``Encoding``):
 no capability lists them, but they are declared, never guessed from a task's backend.
@@ -178,6 +178,22 @@ class RecordsEvents:
         raise NotImplementedError
 
 
+class Rendering:
+    """``--render`` and ``"render": true``: a picture of an output people can look at (boxes, masks, text).
+
+    The CLI writes it to a file, the server returns it base64-encoded beside the JSON outputs, and
+    ``pipeline(task).render(item, output)`` gives the bytes.
+    """
+
+    #: what ``render`` returns: "image/png" for pictures, "video/mp4" for annotated video
+    render_media_type: ClassVar[str] = "image/png"
+
+    @abstractmethod
+    def render(self, item: Any, output: Any) -> bytes:
+        """The item's media with ``output`` drawn on it, encoded as ``render_media_type`` (``modelbay.ml.vision.draw``)."""
+        raise NotImplementedError
+
+
 class Declared(NamedTuple):
     #: the word ``modelbay tasks`` shows, or None for a hook no user asks for by name
     capability: str | None
@@ -200,6 +216,7 @@ PROTOCOLS: dict[type, Declared] = {
     Encoding: Declared(None, ("encode",), "declare Encoding"),
     RecordsEvents: Declared("events", ("record_events",), "declare RecordsEvents"),
     DriftReporting: Declared(None, ("drift_report", "load_unlabelled"), "declare DriftReporting"),
+    Rendering: Declared("render", ("render",), "declare Rendering"),
 }
 
 
@@ -244,5 +261,5 @@ def token_count(task: Any, texts: list[str]) -> int:
 
 
 __all__ = ["PROTOCOLS", "DriftReporting", "Encoding", "Evaluable", "Generating", "Labelled", "LabelledData", "Progress",
-           "RecordsEvents", "ScoresRecords", "Similarity", "Streaming", "TaskContractError", "TokenCounting", "Trainable",
+           "RecordsEvents", "Rendering", "ScoresRecords", "Similarity", "Streaming", "TaskContractError", "TokenCounting", "Trainable",
            "capabilities_of", "check_declarations", "token_count"]

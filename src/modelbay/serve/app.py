@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect
 
 from ..core.errors import BadInput, ModelbayError, UnknownTask
 from ..core.inventory import models_table, tasks_table
-from ..core.protocols import Streaming
+from ..core.protocols import Rendering, Streaming
 from ..core.registry import all_tasks, get_task, task_names
 from ..core.settings import get_settings
 from ..core.task import Task
@@ -46,11 +46,21 @@ def _request_model(cls: type[Task]) -> type[BaseModel]:
         inputs=(list[item] | item, Field(..., description=f"one item or a list of at most {limits.max_items}")),
         model=(str | None, Field(None, description=f"catalog model name (default {cls.default_model})")),
         stream=(bool, Field(False, description="server-sent events of output pieces (single input; tasks that stream)")),
+        render=(bool, Field(False, description="also return a picture of each result (tasks that render): "
+                                               "\"renders\": [{\"media_type\", \"data\": base64}]")),
     )
 
 
+class Rendered(BaseModel):
+    media_type: str = Field(..., description="image/png, or video/mp4 for video")
+    data: str = Field(..., description="the file, base64-encoded")
+
+
 def _response_model(cls: type[Task]) -> type[BaseModel]:
-    return create_model(f"{cls.__name__}Response", task=(str, ...), model=(str, ...), outputs=(list[cls.Output], ...))
+    fields = {"task": (str, ...), "model": (str, ...), "outputs": (list[cls.Output], ...)}
+    if issubclass(cls, Rendering):
+        fields["renders"] = (list[Rendered] | None, Field(None, description='one per output, with "render": true'))
+    return create_model(f"{cls.__name__}Response", **fields)
 
 
 def create_app(config: ServerConfig | None = None) -> FastAPI:
@@ -194,6 +204,17 @@ class TaskRoute(APIRoute):
         return handler
 
 
+async def _renders_json(task: Task, items: list, outputs: list) -> bytes:
+    """``, "renders": [...]``: each output drawn on its item, off the event loop (drawing and encoding take CPU)."""
+    import base64
+
+    def draw() -> list[dict[str, str]]:
+        return [{"media_type": task.render_media_type, "data": base64.b64encode(task.render(i, o)).decode("ascii")}
+                for i, o in zip(items, outputs)]
+
+    return b', "renders": ' + json.dumps(await anyio.to_thread.run_sync(draw)).encode()
+
+
 def _add_task_route(app: FastAPI, ctx: ServerContext, cls: type[Task]) -> None:
     Request_ = _request_model(cls)
     Response_ = _response_model(cls)
@@ -207,6 +228,8 @@ def _add_task_route(app: FastAPI, ctx: ServerContext, cls: type[Task]) -> None:
         if len(values) > max_items:
             raise BadInput(f"inputs: {len(values)} items; the limit is {max_items} per request (MODELBAY_LIMIT_MAX_ITEMS)")
         items = [cls.coerce(v, allow_paths=False, field=f"inputs[{i}]") for i, v in enumerate(values)]
+        if body.render and not issubclass(cls, Rendering):
+            raise BadInput(f"task {cls.name!r} has nothing to draw; drop \"render\": true")
         if body.stream:
             if not issubclass(cls, Streaming):
                 raise BadInput(f"task {cls.name!r} does not stream; drop \"stream\": true")
@@ -218,7 +241,8 @@ def _add_task_route(app: FastAPI, ctx: ServerContext, cls: type[Task]) -> None:
         # serialised once by pydantic-core; the outputs were built by the task's own Output model, so
         # re-validating them against the response model (FastAPI's default) would only cost time
         head = json.dumps({"task": cls.name, "model": task.model.spec.name})[:-1]
-        return Response(head.encode() + b', "outputs": ' + outputs_json.dump_json(outputs) + b"}",
+        tail = (await _renders_json(task, items, outputs)) if body.render else b""
+        return Response(head.encode() + b', "outputs": ' + outputs_json.dump_json(outputs) + tail + b"}",
                         media_type="application/json")
 
     endpoint.__annotations__["body"] = Request_  # a real class, not the postponed string annotation
