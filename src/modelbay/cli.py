@@ -51,19 +51,13 @@ def run(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .api import Pipeline
-    from .core.errors import BadInput, ModelbayError
-    from .core.protocols import Rendering, Similarity, Streaming
-    from .core.registry import tasks_with
+    from .core.errors import ModelbayError
+    from .core.protocols import Streaming
 
     try:
         task, model = _task_and_model(task, model)
         pipe = Pipeline(task, model=model)
-        if similarity and not issubclass(pipe.task_cls, Similarity):  # said before any model loads
-            raise BadInput(f"task {pipe.task_cls.name!r} has no similarity",
-                           hint=f"--similarity works with {', '.join(tasks_with('similarity'))}")
-        if render is not None and not issubclass(pipe.task_cls, Rendering):
-            raise BadInput(f"task {pipe.task_cls.name!r} has nothing to draw",
-                           hint=f"--render works with {', '.join(tasks_with('render'))}")
+        _check_flags(pipe.task_cls, similarity=similarity, render=render)  # said before any model loads
         extra = parse_params(param or [])
         raw = read_inputs(inputs or [], file)
         items = [{pipe.task_cls.primary_field: v, **extra} if not isinstance(v, dict) else {**v, **extra} for v in raw]
@@ -90,6 +84,24 @@ def run(
     if similarity:
         matrix = pipe.task_cls.similarity(outputs)
         return print_json({"similarity": matrix}) if as_json else _print_matrix(raw, matrix)
+    _print_outputs(raw, outputs, as_json)
+
+
+def _check_flags(task_cls, *, similarity: bool, render: Path | None) -> None:
+    """``--similarity`` and ``--render`` only for tasks that declare them, said before any model loads."""
+    from .core.errors import BadInput
+    from .core.protocols import Rendering, Similarity
+    from .core.registry import tasks_with
+
+    if similarity and not issubclass(task_cls, Similarity):
+        raise BadInput(f"task {task_cls.name!r} has no similarity",
+                       hint=f"--similarity works with {', '.join(tasks_with('similarity'))}")
+    if render is not None and not issubclass(task_cls, Rendering):
+        raise BadInput(f"task {task_cls.name!r} has nothing to draw",
+                       hint=f"--render works with {', '.join(tasks_with('render'))}")
+
+
+def _print_outputs(raw: list, outputs: list, as_json: bool) -> None:
     if as_json:
         return print_json([o.model_dump(mode="json") for o in outputs])
     from rich.markup import escape
@@ -98,6 +110,7 @@ def run(
         label = escape(value) if isinstance(value, str) and len(value) < 80 else ""
         summary = escape(out.summary())  # model text like "[music]" must print as it is, not as markup
         console.print(f"[bold]{label}[/]\n  {summary}" if label else summary, highlight=False)
+    return None
 
 
 def _task_and_model(task: str, model: str | None) -> tuple[str, str | None]:
