@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from .cli_common import console, err_console, fail, new_table, parse_params, print_json, read_inputs
+from .cli_common import console, err_console, fail, new_table, parse_params, print_json, read_inputs, run_with_bars
 from .cli_kb import kb_app
 from .cli_keys import keys_app
 from .cli_models import models_app
@@ -48,8 +48,6 @@ def run(
     render: Annotated[Path | None, typer.Option("--render", help="write pictures of the results: a .png file for one input, else a folder")] = None,
 ) -> None:
     """Run a task on inputs given inline or in a JSONL file."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     from .api import Pipeline
     from .core.errors import ModelbayError
     from .core.protocols import Streaming
@@ -70,10 +68,7 @@ def run(
                 sys.stdout.flush()
             sys.stdout.write("\n")
             return
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      TimeRemainingColumn(), console=err_console, transient=True, disable=len(items) <= batch_size) as bar:
-            job = bar.add_task(pipe.task_cls.name, total=len(items))
-            outputs = pipe.run(items, batch_size, on_batch=lambda n: bar.advance(job, n))
+        outputs = run_with_bars(pipe, items, batch_size)
         if render is not None:
             from .cli_render import write_renders
 

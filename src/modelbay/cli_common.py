@@ -68,3 +68,31 @@ def parse_params(params: list[str]) -> dict:
         except json.JSONDecodeError:
             out[key] = value
     return out
+
+
+def run_with_bars(pipe, items: list, batch_size: int) -> list:
+    """Run the items with a progress bar: items done, or for a task that reports its own progress (a video)
+    how far each item got (seconds of video)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .core.protocols import ReportsProgress
+
+    if not issubclass(pipe.task_cls, ReportsProgress):
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeRemainingColumn(), console=err_console, transient=True, disable=len(items) <= batch_size) as bar:
+            job = bar.add_task(pipe.task_cls.name, total=len(items))
+            return pipe.run(items, batch_size, on_batch=lambda n: bar.advance(job, n))
+    outputs = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[shown]}"),
+                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+        for item in items:
+            job = bar.add_task(pipe.task_cls.name, total=None, shown="")
+            for event, output in pipe.task.run_with_progress(item):
+                if event is not None:
+                    stage, done, total = event
+                    bar.update(job, description=f"{pipe.task_cls.name}: {stage}", completed=done, total=total or None,
+                               shown=f"{done:g}/{total:g}" if total else f"{done:g}")
+                else:
+                    outputs.append(output)
+            bar.remove_task(job)
+    return outputs

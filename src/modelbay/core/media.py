@@ -30,6 +30,9 @@ def media_bytes(value: Any, *, kind: str, field: str, allow_paths: bool, limits:
     b'abc'
     """
     limits = limits or get_settings().limits
+    setting = "MODELBAY_LIMIT_MAX_MEDIA_BYTES"
+    if kind == "video":  # videos have their own byte limit
+        limits, setting = limits.model_copy(update={"max_media_bytes": limits.max_video_bytes}), "MODELBAY_LIMIT_MAX_VIDEO_BYTES"
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
     elif isinstance(value, Path) or (isinstance(value, str) and allow_paths and _looks_like_path(value)):
@@ -37,7 +40,8 @@ def media_bytes(value: Any, *, kind: str, field: str, allow_paths: bool, limits:
         if not path.is_file():
             raise BadInput(f"{field}: no such file: {str(path)!r}", hint=f"pass an existing {kind} file, raw bytes or base64")
         if path.stat().st_size > limits.max_media_bytes:
-            raise PayloadTooLarge(f"{field}: file {str(path)!r} is {path.stat().st_size} bytes; the limit is {limits.max_media_bytes}")
+            raise PayloadTooLarge(f"{field}: file {str(path)!r} is {path.stat().st_size} bytes; the limit is "
+                                  f"{limits.max_media_bytes} ({setting})")
         data = path.read_bytes()
     elif isinstance(value, str):
         data = _b64decode(value, kind=kind, field=field, limits=limits, may_be_path=allow_paths)
@@ -46,7 +50,7 @@ def media_bytes(value: Any, *, kind: str, field: str, allow_paths: bool, limits:
     if not data:
         raise BadInput(f"{field}: the {kind} is empty")
     if len(data) > limits.max_media_bytes:
-        raise PayloadTooLarge(f"{field}: {kind} is {len(data)} bytes; the limit is {limits.max_media_bytes} (MODELBAY_LIMIT_MAX_MEDIA_BYTES)")
+        raise PayloadTooLarge(f"{field}: {kind} is {len(data)} bytes; the limit is {limits.max_media_bytes} ({setting})")
     return data
 
 

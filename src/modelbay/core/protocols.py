@@ -194,6 +194,22 @@ class Rendering:
         raise NotImplementedError
 
 
+#: how far one long item got: ``(stage, done, total)``, e.g. ``("video", 12.0, 60.0)`` seconds of video
+ProgressEvent = tuple[str, float, float]
+
+
+class ReportsProgress:
+    """One item may take long (a whole video): the CLI shows a bar, ``"stream": true`` sends progress events."""
+
+    @abstractmethod
+    def run_with_progress(self, item: Any) -> Iterator[tuple[ProgressEvent | None, Any]]:
+        """Yield ``((stage, done, total), None)`` as the work goes, then ``(None, Output)``.
+
+        Closing the iterator early stops the work (the client went away).
+        """
+        raise NotImplementedError
+
+
 class Declared(NamedTuple):
     #: the word ``modelbay tasks`` shows, or None for a hook no user asks for by name
     capability: str | None
@@ -217,6 +233,7 @@ PROTOCOLS: dict[type, Declared] = {
     RecordsEvents: Declared("events", ("record_events",), "declare RecordsEvents"),
     DriftReporting: Declared(None, ("drift_report", "load_unlabelled"), "declare DriftReporting"),
     Rendering: Declared("render", ("render",), "declare Rendering"),
+    ReportsProgress: Declared(None, ("run_with_progress",), "declare ReportsProgress"),
 }
 
 
@@ -261,5 +278,5 @@ def token_count(task: Any, texts: list[str]) -> int:
 
 
 __all__ = ["PROTOCOLS", "DriftReporting", "Encoding", "Evaluable", "Generating", "Labelled", "LabelledData", "Progress",
-           "RecordsEvents", "Rendering", "ScoresRecords", "Similarity", "Streaming", "TaskContractError", "TokenCounting", "Trainable",
+           "ProgressEvent", "RecordsEvents", "Rendering", "ReportsProgress", "ScoresRecords", "Similarity", "Streaming", "TaskContractError", "TokenCounting", "Trainable",
            "capabilities_of", "check_declarations", "token_count"]

@@ -34,6 +34,9 @@ class Limits(BaseSettings):
     max_audio_s: float = Field(3600.0, description="seconds of audio per item")
     max_audio_channels: int = Field(8, description="channels per audio item (7.1 is 8); checked on the header, before decoding")
     max_new_tokens: int = Field(4096, description="tokens one generation may ask for (chat max_new_tokens / max_tokens)")
+    max_video_bytes: int = Field(512 * 1024 * 1024, description="encoded bytes per video item (paths; HTTP bodies are bounded by max_body_bytes)")
+    max_video_s: float = Field(3600.0, description="seconds of video one item may analyse (checked on the header, then while decoding)")
+    max_video_frames: int = Field(250_000, description="frames decoded per video item (decoding work; 1 h at 60 fps is 216,000)")
 
 
 class Settings(BaseSettings):

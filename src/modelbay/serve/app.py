@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect
 
 from ..core.errors import BadInput, ModelbayError, UnknownTask
 from ..core.inventory import models_table, tasks_table
-from ..core.protocols import Rendering, Streaming
+from ..core.protocols import Rendering, ReportsProgress, Streaming
 from ..core.registry import all_tasks, get_task, task_names
 from ..core.settings import get_settings
 from ..core.task import Task
@@ -45,7 +45,8 @@ def _request_model(cls: type[Task]) -> type[BaseModel]:
         __config__=ConfigDict(extra="forbid"),  # a misspelt "modle" must not silently run the default model
         inputs=(list[item] | item, Field(..., description=f"one item or a list of at most {limits.max_items}")),
         model=(str | None, Field(None, description=f"catalog model name (default {cls.default_model})")),
-        stream=(bool, Field(False, description="server-sent events of output pieces (single input; tasks that stream)")),
+        stream=(bool, Field(False, description="server-sent events of output pieces, or of progress then the output "
+                                               "(single input; tasks that stream or report progress)")),
         render=(bool, Field(False, description="also return a picture of each result (tasks that render): "
                                                "\"renders\": [{\"media_type\", \"data\": base64}]")),
     )
@@ -231,7 +232,7 @@ def _add_task_route(app: FastAPI, ctx: ServerContext, cls: type[Task]) -> None:
         if body.render and not issubclass(cls, Rendering):
             raise BadInput(f"task {cls.name!r} has nothing to draw; drop \"render\": true")
         if body.stream:
-            if not issubclass(cls, Streaming):
+            if not issubclass(cls, (Streaming, ReportsProgress)):
                 raise BadInput(f"task {cls.name!r} does not stream; drop \"stream\": true")
             if len(items) != 1:
                 raise BadInput("streaming takes exactly one input")

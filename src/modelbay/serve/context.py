@@ -25,7 +25,7 @@ from starlette.requests import Request
 
 from ..core.cancel import cancel_scope
 from ..core.errors import BadInput, ModelbayError
-from ..core.protocols import Generating, Streaming
+from ..core.protocols import Generating, ReportsProgress, Streaming
 from ..core.task import Task
 from .batching import Batcher, BatchListener
 from .config import ServerConfig
@@ -67,6 +67,10 @@ def _generator(task: Task, method: str):
         if not isinstance(task, Generating):
             raise BadInput(f"task {task.name!r} does not generate with a final output; stream it instead")
         return task.generate
+    if method == "run_with_progress":
+        if not isinstance(task, ReportsProgress):
+            raise BadInput(f"task {task.name!r} does not report progress; drop \"stream\": true")
+        return task.run_with_progress
     if not isinstance(task, Streaming):
         raise BadInput(f"task {task.name!r} does not stream; drop \"stream\": true")
     return task.stream
@@ -128,7 +132,7 @@ class ServerContext:
         return loaded, outputs
 
     async def stream(self, task: str, model: str | None, item: Any, *,
-                     method: Literal["stream", "generate"] = "stream") -> AsyncIterator[Any]:
+                     method: Literal["stream", "generate", "run_with_progress"] = "stream") -> AsyncIterator[Any]:
         """Yield the pieces of one streamed output; generation stops when the consumer stops.
 
         ``method="stream"`` runs ``Streaming.stream`` (text pieces); protocol adapters that need the
@@ -177,15 +181,22 @@ class ServerContext:
         """Server-sent events of :meth:`stream`: ``data: {"piece": ...}`` lines, then ``data: [DONE]``.
 
         A task that generates (``Generating``) also sends its whole output last, as ``data: {"output": {...}}``
-        (a chat reply's finish reason and usage, an assistant answer's sources).
+        (a chat reply's finish reason and usage, an assistant answer's sources). A task that reports progress
+        (``ReportsProgress``: a video) sends ``data: {"progress": {"stage", "done", "total"}}`` as it goes,
+        then its output.
         """
         from ..core.registry import get_task
 
-        generating = issubclass(get_task(task), Generating)
+        cls = get_task(task)
+        method = "generate" if issubclass(cls, Generating) else (
+            "stream" if issubclass(cls, Streaming) or not issubclass(cls, ReportsProgress) else "run_with_progress")
         try:
-            async for event in self.stream(task, model, item, method="generate" if generating else "stream"):
-                piece, output = event if generating else (event, None)
-                if piece:
+            async for event in self.stream(task, model, item, method=method):
+                piece, output = event if method != "stream" else (event, None)
+                if method == "run_with_progress" and piece is not None:
+                    stage, done, total = piece
+                    yield f"data: {json.dumps({'progress': {'stage': stage, 'done': done, 'total': total}})}\n\n"
+                elif piece:
                     yield f"data: {json.dumps({'piece': piece}, ensure_ascii=False)}\n\n"
                 if output is not None:
                     yield f"data: {json.dumps({'output': output.model_dump(mode='json')}, ensure_ascii=False)}\n\n"
