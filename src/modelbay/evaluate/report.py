@@ -102,6 +102,27 @@ def _img(title: str, png: bytes) -> str:
     return f'<img alt="{_e(title)}" title="{_e(title)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
+def _per_group_tables(metrics: dict[str, Any]) -> list[str]:
+    """A table for each ``per_…`` metric that maps a group (class, entity type, IoU band…) to its numbers.
+
+    Columns are the numbers the groups have, in the order first seen, so any family's breakdown shows
+    (precision/recall/F1 per class, IoU per class, AP per category); ``per_class_auc`` joins ``per_class``.
+    """
+    parts = []
+    for key, groups in metrics.items():
+        if not (key.startswith("per_") and key != "per_class_auc" and isinstance(groups, dict) and groups
+                and all(isinstance(v, dict) for v in groups.values())):
+            continue
+        if key == "per_class" and isinstance(metrics.get("per_class_auc"), dict):
+            groups = {g: {**v, **metrics["per_class_auc"].get(g, {})} for g, v in groups.items()}
+        columns = list(dict.fromkeys(c for v in groups.values() for c, x in v.items()
+                                     if x is None or isinstance(x, (int, float, str, bool))))
+        rows = [[group, *(v.get(c) for c in columns)] for group, v in groups.items()]
+        title = {"per_type": "Per entity type"}.get(key, key.replace("_", " ").capitalize())
+        parts += [f"<h2>{_e(title)}</h2>", _table(["", *columns], rows)]
+    return parts
+
+
 def render_html(result: dict[str, Any], charts: dict[str, tuple[str, bytes]]) -> str:
     """The report page: headline with CI, metrics, per-class table, charts, worst errors, provenance."""
     m = result.get("metrics", {})
@@ -116,14 +137,7 @@ def render_html(result: dict[str, Any], charts: dict[str, tuple[str, bytes]]) ->
                      f'({_e(ci["method"])}, {ci["resamples"]} resamples, seed {ci["seed"]})</div>')
     scalars = [[k, v] for k, v in m.items() if k != "headline" and (v is None or isinstance(v, (int, float, str, bool)))]
     parts += ["<h2>Metrics</h2>", _table(["metric", "value"], scalars)]
-    if isinstance(m.get("per_class"), dict):
-        auc = m.get("per_class_auc") or {}
-        rows = [[label, v["precision"], v["recall"], v["f1"], v["support"], auc.get(label, {}).get("roc_auc"),
-                 auc.get(label, {}).get("pr_auc")] for label, v in m["per_class"].items()]
-        parts += ["<h2>Per class</h2>", _table(["label", "precision", "recall", "F1", "support", "ROC-AUC", "PR-AUC"], rows)]
-    if isinstance(m.get("per_type"), dict):
-        rows = [[t, v["precision"], v["recall"], v["f1"], v["support"]] for t, v in m["per_type"].items()]
-        parts += ["<h2>Per entity type</h2>", _table(["type", "precision", "recall", "F1", "support"], rows)]
+    parts += _per_group_tables(m)
     parts.append('<h2>Charts</h2><div class="charts">' + "".join(_img(t, png) for t, png in charts.values()) + "</div>")
     errors = result.get("worst_errors") or []
     if errors:

@@ -49,11 +49,19 @@ def _artifact_dir(ref: str) -> Path | None:
     return path if path.is_dir() else None
 
 
+def _installed_dir(ref: str) -> Path | None:
+    from .install import installed_source_dir
+
+    return installed_source_dir(ref)
+
+
 _RESOLVERS = {
     "package": _package_dir,
     "local": lambda ref: Path(ref).expanduser() if Path(ref).expanduser().exists() else None,
     "hub": _hub_dir,
     "artifact": _artifact_dir,
+    # built once by `modelbay models install NAME` (core/catalog/install.py)
+    "installed": _installed_dir,
 }
 
 

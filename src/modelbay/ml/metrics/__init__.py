@@ -21,6 +21,9 @@ forecast           MAE, RMSE, MAPE, sMAPE, MASE                                m
 anomaly            point P/R/F1, event-window recall, ROC-AUC, AP               f1
 risk               ROC-AUC, PR-AUC, KS, Brier; precision/recall at threshold   roc_auc
 decision           off-policy value: IPS, SNIPS, DM, doubly robust              dr / snips
+segmentation       mIoU, per-class IoU, pixel accuracy (pooled pixels)         miou
+detection          mAP@0.5:0.95, mAP@0.5, mAP@0.75, AR@100 (pycocotools)       map
+verification       accuracy, TAR/FAR at threshold, TAR@FAR 1e-2/1e-3, AUC, EER  accuracy
 =================  ==========================================================  ============
 
 ``bootstrap_ci`` gives a percentile confidence interval for any of them.
@@ -35,12 +38,15 @@ from ...core.errors import BadInput
 from .anomaly import anomaly
 from .classification import calibration, classification
 from .decision import decision
+from .detection import detection
 from .ner import ner
 from .numeric import forecast, ranking, regression
 from .qa import qa
 from .recommender import recommendation
 from .risk import risk
+from .segmentation import segmentation
 from .text import RougeTokenizer, language_model, normalize_text, speech, summarization, translation
+from .verification import verification
 
 FAMILIES: dict[str, Callable[..., dict[str, Any]]] = {
     "classification": classification,
@@ -57,6 +63,9 @@ FAMILIES: dict[str, Callable[..., dict[str, Any]]] = {
     "decision": decision,
     "assistant": qa,
     "risk": risk,
+    "segmentation": segmentation,
+    "detection": detection,
+    "verification": verification,
 }
 
 __all__ = ["FAMILIES", "RougeTokenizer", "anomaly", "bootstrap_ci", "calibration", "classification", "classification_metrics", "compute", "decision", "forecast",
