@@ -51,13 +51,65 @@ def make_readme_files(root: Path) -> dict[str, str]:
     _support_documents(root)
     missing_anomaly = _anomaly(root)
     _decisions(root)
-    missing = {}
+    _vision(root)
+    missing = _faces(root)
     if shutil.which("espeak-ng"):
         _speech(root)
     else:
         missing = {"clip.wav": "espeak-ng is not installed", "meeting.mp3": "espeak-ng is not installed"}
     missing.update(missing_anomaly)
     return missing
+
+
+def _vision(root: Path) -> None:
+    """astronaut.jpg, hopper.jpg, same.jpg (the astronaut again, mirrored and smaller), clip.mp4 (12 s over
+    three photos) and the small labelled sets shelf/ (YOLO boxes) and parts/ (masks) from tests/vision_data.py."""
+    import matplotlib
+    from PIL import Image
+    from skimage import data
+    from vision_data import detection_set, segmentation_set
+
+    astronaut = Image.fromarray(data.astronaut())
+    astronaut.save(root / "astronaut.jpg", quality=92)
+    astronaut.transpose(Image.Transpose.FLIP_LEFT_RIGHT).resize((384, 384)).save(root / "same.jpg", quality=90)
+    shutil.copy(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg", root / "hopper.jpg")
+    _clip(root / "clip.mp4", [astronaut, Image.fromarray(data.chelsea()), Image.fromarray(data.coffee())])
+    detection_set(root / "shelf", 24, seed=0)
+    detection_set(root / "shelf-holdout", 6, seed=1)
+    segmentation_set(root / "parts", 15, seed=0)
+    segmentation_set(root / "parts-holdout", 4, seed=7)
+
+
+def _clip(path: Path, photos: list, seconds_each: int = 4, fps: int = 10, size: tuple[int, int] = (480, 360)) -> None:
+    """An MP4 that pans slowly across the top of each photo in turn (hard cuts between them)."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), mode="w") as out:
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        for photo in photos:
+            scale = (size[0] + 80) / photo.width  # wider than the frame by 80 px, the aspect kept
+            wide = photo.convert("RGB").resize((size[0] + 80, max(size[1], round(photo.height * scale))))
+            for i in range(seconds_each * fps):
+                x = i * 80 // (seconds_each * fps)
+                frame = np.asarray(wide.crop((x, 0, x + size[0], size[1])))
+                for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                    out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def _faces(root: Path) -> dict[str, str]:
+    """faces/pairs.csv: the public same/different face pairs (face_recognition's sdist test photos, fetched once)."""
+    from modelbay.tasks.faces.public_pairs import pairs_table
+
+    try:
+        table = pairs_table()
+    except Exception as exc:  # noqa: BLE001 - PyPI unreachable: the examples that need it are skipped, named
+        return {"faces/pairs.csv": f"the face_recognition 1.3.0 sdist could not be fetched ({exc})"}
+    shutil.copytree(table.parent, root / "faces")
+    return {}
 
 
 def _images(root: Path) -> None:

@@ -243,6 +243,13 @@ def readme_run(tmp_path_factory, start_server):
     cache = home / ".cache"
     env.update(HOME=str(home), XDG_CACHE_HOME=str(cache), MODELBAY_HOME=str(cache / "modelbay"), MODELBAY_OFFLINE="1",
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
+    # what `make install` built on this machine (`modelbay models install`: the converted detector and
+    # segmenter) is part of the set-up the README's first command does, so the fresh home gets a copy
+    from modelbay.core.settings import Settings
+
+    built = Settings().home / "installed"
+    if built.is_dir():
+        shutil.copytree(built, cache / "modelbay" / "installed")
     with start_server(env=env) as base:
         state = {"work": work, "env": env, "server": base.removeprefix("http://"), "missing": missing,
                  "sessions": {}, "log": open(root / "python.log", "w+")}  # noqa: SIM115 - closed below

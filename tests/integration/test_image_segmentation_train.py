@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 from typer.testing import CliRunner
 
 from modelbay.cli import app
@@ -21,41 +19,14 @@ from modelbay.core.errors import BadInput
 
 pytest.importorskip("efficientnet_lite_pytorch")
 skimage_data = pytest.importorskip("skimage.data")
+from vision_data import SEGMENTATION_CLASSES as CLASSES
+from vision_data import segmentation_set
 
-CLASSES = ["background", "cat", "coffee"]
 FAST = ["--param", "image_size=128", "--param", "epochs=30"]
 
 
-def make_set(root: Path, n: int, seed: int, size: tuple[int, int] = (96, 80)) -> Path:
-    """``root/images/NNN.jpg`` + ``root/masks/NNN.png`` + ``root/classes.txt`` (see the module docstring)."""
-    textures = {1: skimage_data.chelsea(), 2: skimage_data.coffee()}
-    backgrounds = [skimage_data.astronaut(), skimage_data.rocket(), skimage_data.immunohistochemistry()]
-    rng = np.random.default_rng(seed)
-    w, h = size
-    (root / "images").mkdir(parents=True)
-    (root / "masks").mkdir()
-    (root / "classes.txt").write_text("\n".join(CLASSES) + "\n")
-
-    def crop(arr):
-        y, x = rng.integers(0, arr.shape[0] - h), rng.integers(0, arr.shape[1] - w)
-        return Image.fromarray(arr[y:y + h, x:x + w])
-
-    for i in range(n):
-        img, mask = crop(backgrounds[i % 3]), Image.new("L", size, 0)
-        for cid in (1, 2):
-            x0, y0 = int(rng.integers(0, w - 40)), int(rng.integers(0, h - 36))
-            box = (x0, y0, x0 + int(rng.integers(24, 40)), y0 + int(rng.integers(20, 36)))
-            shape = Image.new("L", size, 0)
-            (ImageDraw.Draw(shape).ellipse if cid == 1 else ImageDraw.Draw(shape).rectangle)(box, fill=255)
-            img.paste(crop(textures[cid]), (0, 0), shape)
-            mask.paste(cid, (0, 0), shape)
-        img.save(root / "images" / f"{i:03d}.jpg", quality=92)
-        mask.save(root / "masks" / f"{i:03d}.png")
-    return root
-
-
 def test_train_run_by_name_evaluate_and_serve(fresh_settings, tmp_path):
-    train = make_set(tmp_path / "train", 15, seed=0)
+    train = segmentation_set(tmp_path / "train", 15, seed=0)
     runner = CliRunner()
     result = runner.invoke(app, ["train", "image-segmentation", "--data", str(train), "--name", "pastes", *FAST, "--json"])
     assert result.exit_code == 0, result.output
@@ -69,7 +40,7 @@ def test_train_run_by_name_evaluate_and_serve(fresh_settings, tmp_path):
     baseline = validation["baseline_majority_class"]
     assert baseline["label"] == "background" and validation["miou"] > baseline["miou"] + 0.25
 
-    held_out = make_set(tmp_path / "held-out", 4, seed=7)
+    held_out = segmentation_set(tmp_path / "held-out", 4, seed=7)
     result = runner.invoke(app, ["eval", "pastes", "--data", str(held_out), "--json", "--out", str(tmp_path / "report")])
     assert result.exit_code == 0, result.output
     scored = json.loads(result.output)
@@ -102,7 +73,7 @@ def test_train_run_by_name_evaluate_and_serve(fresh_settings, tmp_path):
 def test_bad_mask_folders_are_named(tmp_path):
     from modelbay.tasks.image_segmentation.data import read_mask_folder
 
-    root = make_set(tmp_path / "d", 2, seed=1)
+    root = segmentation_set(tmp_path / "d", 2, seed=1)
     assert read_mask_folder(root).classes == CLASSES
     (root / "masks" / "001.png").unlink()
     with pytest.raises(BadInput, match="no mask 001.png"):
@@ -132,7 +103,7 @@ def test_training_options_are_checked(fresh_settings, tmp_path):
             head_config(bad)
     with pytest.raises(BadInput):
         head_config({"learning_rate": 0.1})  # unknown: the name is lr
-    one_class = make_set(tmp_path / "one", 2, seed=3)
+    one_class = segmentation_set(tmp_path / "one", 2, seed=3)
     (one_class / "classes.txt").write_text("background\n")
     for mask in (one_class / "masks").iterdir():
         Image.new("L", (96, 80), 0).save(mask)

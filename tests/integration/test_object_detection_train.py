@@ -15,35 +15,9 @@ import numpy as np
 import pytest
 
 skimage_data = pytest.importorskip("skimage.data")
+from vision_data import detection_set
+
 pytestmark = pytest.mark.models("object-detection")
-
-
-def composites(root: Path, n: int, seed: int) -> None:
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    backs = [Image.fromarray(getattr(skimage_data, k)()).convert("RGB") for k in ("grass", "gravel", "brick")]
-    objects = [Image.fromarray(skimage_data.chelsea()), Image.fromarray(skimage_data.coffee()).crop((150, 10, 430, 310)),
-               Image.fromarray(skimage_data.astronaut()).crop((0, 0, 380, 512))]
-    (root / "images").mkdir(parents=True)
-    (root / "labels").mkdir()
-    (root / "classes.txt").write_text("tabby\nespresso\nperson\n")
-    width, height = 640, 360
-    for i in range(n):
-        canvas = backs[i % 3].resize((width, height))
-        rows = []
-        for column, cls in enumerate(rng.permutation(3)):
-            obj = objects[cls]
-            w = int(rng.uniform(0.22, 0.32) * width)
-            h = min(int(w * obj.height / obj.width), height - 10)
-            piece = obj.resize((w, h))
-            if rng.random() < 0.5:
-                piece = piece.transpose(Image.FLIP_LEFT_RIGHT)
-            x, y = column * width // 3 + int(rng.uniform(0, width / 3 - w)), int(rng.uniform(0, height - h))
-            canvas.paste(piece, (x, y))
-            rows.append(f"{cls} {(x + w / 2) / width} {(y + h / 2) / height} {w / width} {h / height}")
-        canvas.save(root / "images" / f"{i:03d}.jpg", quality=90)
-        (root / "labels" / f"{i:03d}.txt").write_text("\n".join(rows) + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +46,7 @@ def test_head_learns_new_labels_and_beats_the_base_model_on_held_out_images(home
     from modelbay.ml.vision.boxes import iou
     from modelbay.train.publish import train_to_store
 
-    composites(tmp_path / "data", 24, seed=0)
+    detection_set(tmp_path / "data", 24, seed=0)
     artifact = train_to_store("object-detection", "desk-things", tmp_path / "data", {"seed": 0})
     metrics = artifact.card["metrics"]
     head, base = metrics["validation"], metrics["validation_base_model"]
@@ -81,7 +55,7 @@ def test_head_learns_new_labels_and_beats_the_base_model_on_held_out_images(home
     assert head["map50"] > 0.9 and head["map50"] > base["map50"] + 0.5
     assert head["map"] > base["map"]
 
-    composites(tmp_path / "new", 1, seed=99)  # an image neither training nor validation saw
+    detection_set(tmp_path / "new", 1, seed=99)  # an image neither training nor validation saw
     buf = io.BytesIO()
     Image.open(tmp_path / "new" / "images" / "000.jpg").save(buf, "PNG")
     task = load_task("object-detection", "desk-things")
