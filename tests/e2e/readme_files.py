@@ -53,6 +53,7 @@ def make_readme_files(root: Path) -> dict[str, str]:
     _decisions(root)
     _vision(root)
     missing = _faces(root)
+    missing.update(_documents(root))
     if shutil.which("espeak-ng"):
         _speech(root)
     else:
@@ -98,6 +99,34 @@ def _clip(path: Path, photos: list, seconds_each: int = 4, fps: int = 10, size: 
                     out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
+
+
+def _documents(root: Path) -> dict[str, str]:
+    """scan.png and invoice.png (text drawn here, CJK font from ml/vision/draw), report.pdf (the Debian FAQ's own PDF)."""
+    import gzip
+
+    from PIL import Image, ImageDraw
+
+    from modelbay.ml.vision.draw import label_font
+
+    def drawn(rows: list[tuple[int, int, str]], size: tuple[int, int], font_px: int, path: Path) -> None:
+        img = Image.new("RGB", size, "white")
+        for x, y, text in rows:
+            ImageDraw.Draw(img).text((x, y), text, fill="black", font=label_font(font_px))
+        img.save(path)
+
+    drawn([(20, 20, "Opening hours"), (20, 70, "Monday to Friday 9:00 - 18:00"), (20, 120, "营业时间 周一至周五")],
+          (640, 180), 30, root / "scan.png")
+    drawn([(20, 20, "ACME Supplies Ltd"), (20, 70, "Invoice No: INV-2024-0042"), (20, 120, "Date: March 5, 2024"),
+           (20, 170, "Tel: +1 (555) 010-2000"), (20, 220, "Email: billing@acme.example"),
+           (20, 270, "Subtotal: $1,000.00"), (20, 320, "Tax: $80.00"), (20, 370, "Total: $1,080.00")],
+          (760, 420), 26, root / "invoice.png")
+    faq = Path("/usr/share/doc/debian/FAQ/debian-faq.en.pdf.gz")
+    if not faq.is_file():
+        return {"report.pdf": "Debian's debian-faq package is not installed (apt-get install debian-faq)"}
+    with gzip.open(faq) as src, open(root / "report.pdf", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return {}
 
 
 def _faces(root: Path) -> dict[str, str]:
