@@ -3,7 +3,7 @@
     class Ner(Task[NerInput, NerOutput], Trainable, Evaluable): ...
 
 ``Task.capabilities`` is derived from them (``run`` plus ``train``, ``eval``, ``stream``,
-``similarity``, ``events``, ``render``), so ``modelbay tasks``, ``GET /v1/tasks``, the CLI, the server, the trainer and the
+``similarity``, ``events``, ``render``, ``progress``), so ``modelbay tasks``, ``GET /v1/tasks``, the CLI, the server, the trainer and the
 evaluator read one declaration and cannot disagree. The other protocols are hooks a route or the
 evaluator calls (``Generating``, ``ScoresRecords``, ``Labelled``, ``TokenCounting``, ``Encoding``):
 no capability lists them, but they are declared, never guessed from a task's backend.
@@ -233,7 +233,7 @@ PROTOCOLS: dict[type, Declared] = {
     RecordsEvents: Declared("events", ("record_events",), "declare RecordsEvents"),
     DriftReporting: Declared(None, ("drift_report", "load_unlabelled"), "declare DriftReporting"),
     Rendering: Declared("render", ("render",), "declare Rendering"),
-    ReportsProgress: Declared(None, ("run_with_progress",), "declare ReportsProgress"),
+    ReportsProgress: Declared("progress", ("run_with_progress",), "declare ReportsProgress"),
 }
 
 
