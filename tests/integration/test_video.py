@@ -221,6 +221,9 @@ def test_stream_sends_progress_events_then_the_output(clip):
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
             events = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
     assert events[-1] == "[DONE]"
+    with TestClient(create_app()) as client:  # a stream carries progress and the output, never a picture
+        both = client.post("/v1/tasks/video-classification", json={**body, "render": True})
+    assert both.status_code == 422 and "do not go together" in both.json()["error"]["message"]
     decoded = [json.loads(e) for e in events[:-1]]
     progress = [e["progress"] for e in decoded if "progress" in e]
     assert progress and progress[-1] == {"stage": "video", "done": 5, "total": 6}

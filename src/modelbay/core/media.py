@@ -106,6 +106,14 @@ def decode_image(data: bytes, *, field: str = "image", limits: Limits | None = N
                        hint="the file looks truncated or corrupt") from None
 
 
+def decode_image_field(value: Any, field: str = "image", *, allow_paths: bool = False):
+    """An image field's value (bytes, base64, or a path where allowed) as a checked RGB ``PIL.Image``.
+
+    What every image task's preprocess and render call: ``media_bytes`` then ``decode_image``, limits included.
+    """
+    return decode_image(media_bytes(value, kind="image", field=field, allow_paths=allow_paths), field=field)
+
+
 def decode_audio(data: bytes, *, field: str = "audio", sample_rate: int = AUDIO_SAMPLE_RATE, limits: Limits | None = None):
     """Decode wav/flac/ogg/mp3/… bytes into mono float32 samples at ``sample_rate`` Hz.
 

@@ -231,6 +231,9 @@ def _add_task_route(app: FastAPI, ctx: ServerContext, cls: type[Task]) -> None:
         items = [cls.coerce(v, allow_paths=False, field=f"inputs[{i}]") for i, v in enumerate(values)]
         if body.render and not issubclass(cls, Rendering):
             raise BadInput(f"task {cls.name!r} has nothing to draw; drop \"render\": true")
+        if body.render and body.stream:
+            raise BadInput("\"render\" and \"stream\" do not go together: a stream sends pieces, not pictures",
+                           hint="ask for the render without \"stream\": true")
         if body.stream:
             if not issubclass(cls, (Streaming, ReportsProgress)):
                 raise BadInput(f"task {cls.name!r} does not stream; drop \"stream\": true")

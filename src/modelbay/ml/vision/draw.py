@@ -184,12 +184,17 @@ def blur_regions(image, boxes: Sequence[Sequence[float]], strength_px: int = 12)
     return out
 
 
-def png_bytes(image) -> bytes:
-    """The image encoded as PNG."""
+def image_bytes(image, fmt: str = "PNG") -> bytes:
+    """The image encoded as ``fmt`` (PNG, JPEG, BMP…): renders, masks, and the tasks' example inputs."""
     buf = io.BytesIO()
-    image.save(buf, format="PNG", optimize=False)
+    image.save(buf, format=fmt)
     return buf.getvalue()
 
 
-__all__ = ["blur_regions", "color_for", "draw_boxes", "draw_points", "draw_polygons", "font_path", "label_font",
+def png_bytes(image) -> bytes:
+    """The image encoded as PNG."""
+    return image_bytes(image, "PNG")
+
+
+__all__ = ["blur_regions", "color_for", "draw_boxes", "draw_points", "draw_polygons", "font_path", "image_bytes", "label_font",
            "overlay_mask", "png_bytes"]

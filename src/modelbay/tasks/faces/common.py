@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ...core.media import decode_image, media_bytes
+from ...core.media import decode_image_field
 
 Detector = Literal["hog", "cnn", "haar"]
 IMAGE_HELP = "JPEG/PNG/WebP/GIF/BMP bytes, or a base64 string of them (a data: URL is fine)"
@@ -32,7 +32,7 @@ def decoded(value: bytes | str, field: str):
     """``(PIL image, uint8 RGB array)`` of a media field; size and pixel limits checked by ``decode_image``."""
     import numpy as np
 
-    image = decode_image(media_bytes(value, kind="image", field=field, allow_paths=False), field=field)
+    image = decode_image_field(value, field)
     return image, np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
 
 

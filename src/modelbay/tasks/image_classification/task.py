@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...core.media import decode_image, media_bytes
+from ...core.media import decode_image_field
 from ...core.protocols import Evaluable, Labelled, Trainable
 from ...core.registry import register
 from ...core.task import Task, TaskInput, TaskOutput
@@ -173,7 +173,7 @@ class ImageClassification(Task[ImageClassificationInput, ImageClassificationOutp
         size = self.image_size
         batch = np.empty((len(items), size, size, 3), dtype=np.float32)
         for i, item in enumerate(items):
-            img = decode_image(media_bytes(item.image, kind="image", field="image", allow_paths=False))
+            img = decode_image_field(item.image)
             batch[i] = image_pixels(img, size, self.crop_fraction)
         batch -= self.mean
         batch /= self.std

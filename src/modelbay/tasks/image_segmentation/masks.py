@@ -8,7 +8,6 @@ optional per-pixel ``confidence`` (the winning class's probability) that segment
 from __future__ import annotations
 
 import base64
-import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -73,9 +72,9 @@ def mask_png(index: np.ndarray) -> str:
 
     img = Image.fromarray(index.astype(np.uint8)) if index.max(initial=0) <= 255 else \
         Image.fromarray(index.astype(np.uint16))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    from ...ml.vision.draw import png_bytes
+
+    return base64.b64encode(png_bytes(img)).decode("ascii")
 
 
 def outlined(image, index: np.ndarray, color: tuple[int, int, int] = (255, 255, 255)):

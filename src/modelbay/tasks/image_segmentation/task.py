@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...core.media import decode_image, media_bytes
+from ...core.media import decode_image_field
 from ...core.protocols import Evaluable, Rendering, Trainable
 from ...core.registry import register
 from ...core.task import Task, TaskInput, TaskOutput
@@ -91,7 +91,6 @@ class ImageSegmentation(Task[ImageSegmentationInput, ImageSegmentationOutput], T
     @classmethod
     def examples(cls) -> list:
         """Drawn in code: a red disc on a blue field (PNG) and two grey squares on white (JPEG)."""
-        import io
 
         from PIL import Image, ImageDraw
 
@@ -100,11 +99,9 @@ class ImageSegmentation(Task[ImageSegmentationInput, ImageSegmentationOutput], T
         squares = Image.new("RGB", (80, 60), "white")
         ImageDraw.Draw(squares).rectangle((5, 5, 35, 35), fill=(90, 90, 90))
         ImageDraw.Draw(squares).rectangle((45, 20, 75, 55), fill=(20, 20, 20))
-        out = []
-        for img, fmt in ((disc, "PNG"), (squares, "JPEG")):
-            buf = io.BytesIO()
-            img.save(buf, format=fmt)
-            out.append(buf.getvalue())
+        from ...ml.vision.draw import image_bytes
+
+        out = [image_bytes(disc, "PNG"), image_bytes(squares, "JPEG")]
         return [out[0], {"image": out[1], "min_area_px": 20, "return_mask": True}]
 
     @classmethod
@@ -152,7 +149,7 @@ class ImageSegmentation(Task[ImageSegmentationInput, ImageSegmentationOutput], T
         self.options = opts
 
     def preprocess(self, items: list[ImageSegmentationInput]) -> list:
-        return [(decode_image(media_bytes(item.image, kind="image", field="image", allow_paths=False)), item)
+        return [(decode_image_field(item.image), item)
                 for item in items]
 
     def _forward(self, batch: list) -> list:
@@ -195,7 +192,7 @@ class ImageSegmentation(Task[ImageSegmentationInput, ImageSegmentationOutput], T
         from ...ml.vision.draw import overlay_mask, png_bytes
         from .masks import outlined
 
-        img = decode_image(media_bytes(item.image, kind="image", field="image", allow_paths=False))
+        img = decode_image_field(item.image)
         index = label_map_of(output.segments, output.height, output.width)
         tinted = overlay_mask(img, index, alpha=0.45, keys=["", *(s.label for s in output.segments)])
         return png_bytes(outlined(tinted, index))

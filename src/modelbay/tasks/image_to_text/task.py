@@ -82,7 +82,6 @@ class ImageToText(Task[ImageToTextInput, ImageToTextOutput]):
     @classmethod
     def examples(cls) -> list:
         """A red disc on white (PNG) and a sign with printed text (PNG)."""
-        import io
 
         from PIL import Image, ImageDraw
 
@@ -90,11 +89,9 @@ class ImageToText(Task[ImageToTextInput, ImageToTextOutput]):
         ImageDraw.Draw(disc).ellipse((40, 20, 120, 100), fill=(200, 30, 30))
         sign = Image.new("RGB", (320, 100), (240, 240, 240))
         ImageDraw.Draw(sign).text((20, 30), "OPEN 9-5", fill="black", font_size=36)
-        out = []
-        for img in (disc, sign):
-            buf = io.BytesIO()
-            img.save(buf, format="PNG")
-            out.append(buf.getvalue())
+        from ...ml.vision.draw import png_bytes
+
+        out = [png_bytes(disc), png_bytes(sign)]
         return [out[0], {"image": out[1], "min_score": 0.1}]
 
     def setup(self, model, device="cpu") -> None:

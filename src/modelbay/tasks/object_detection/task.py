@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...core.errors import BadInput
-from ...core.media import decode_image, media_bytes
+from ...core.media import decode_image_field
 from ...core.protocols import Evaluable, Rendering, Trainable
 from ...core.registry import register
 from ...core.task import Task, TaskInput, TaskOutput
@@ -79,16 +79,13 @@ class ObjectDetection(Task[ObjectDetectionInput, ObjectDetectionOutput], Trainab
     @classmethod
     def examples(cls) -> list:
         """scikit-image's astronaut (a person) and coffee (a cup) photos, as PNG and JPEG bytes."""
-        import io
-
         from PIL import Image
         from skimage import data
 
-        out = []
-        for array, fmt in ((data.astronaut(), "PNG"), (data.coffee(), "JPEG")):
-            buf = io.BytesIO()
-            Image.fromarray(array).save(buf, format=fmt)
-            out.append(buf.getvalue())
+        from ...ml.vision.draw import image_bytes
+
+        out = [image_bytes(Image.fromarray(array), fmt) for array, fmt in ((data.astronaut(), "PNG"),
+                                                                           (data.coffee(), "JPEG"))]
         return [out[0], {"image": out[1], "score_threshold": 0.2, "classes": ["cup", "dining table"]}]
 
     @classmethod
@@ -160,7 +157,7 @@ class ObjectDetection(Task[ObjectDetectionInput, ObjectDetectionOutput], Trainab
             if unknown:
                 raise BadInput(f"classes {unknown} are not labels of this model",
                                hint=f"known labels: {', '.join(self.class_names)}")
-        return [(decode_image(media_bytes(item.image, kind="image", field="image", allow_paths=False)),
+        return [(decode_image_field(item.image),
                  item.score_threshold) for item in items]
 
     def _forward(self, batch) -> Any:
@@ -195,7 +192,7 @@ class ObjectDetection(Task[ObjectDetectionInput, ObjectDetectionOutput], Trainab
     def render(self, item: ObjectDetectionInput, output: ObjectDetectionOutput) -> bytes:
         from ...ml.vision.draw import draw_boxes, png_bytes
 
-        image = decode_image(media_bytes(item.image, kind="image", field="image", allow_paths=False))
+        image = decode_image_field(item.image)
         dets = output.detections
         drawn = draw_boxes(image, [(d.box.x0, d.box.y0, d.box.x1, d.box.y1) for d in dets],
                            [f"{d.label} {d.score:.2f}" for d in dets], keys=[d.label for d in dets])

@@ -45,12 +45,12 @@ def head_config(options: dict[str, Any]) -> HeadConfig:
 
 def _candidates(detector, records: list[dict], labels: list[str], match_iou: float, tick):
     """Per image ``(boxes, scores, classes, features, targets)``; targets index ``labels`` (0: background)."""
-    from ...core.media import decode_image, media_bytes
+    from ...core.media import decode_image_field
     from ...ml.vision.boxes import iou
 
     out = []
     for i, rec in enumerate(records):
-        image = decode_image(media_bytes(Path(rec["image"]), kind="image", field=rec["image"], allow_paths=True))
+        image = decode_image_field(Path(rec["image"]), rec["image"], allow_paths=True)
         boxes, scores, classes, feats = detector.candidates(image)
         targets = np.zeros(len(boxes), dtype=np.int64)
         truth = np.array([b["box"] for b in rec["boxes"]], dtype=np.float64).reshape(-1, 4)
