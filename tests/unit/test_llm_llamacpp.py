@@ -145,3 +145,53 @@ def test_token_logprobs_prefer_real_text_to_shuffled_words(llm):
     mean = lambda xs: sum(xs) / len(xs)
     scores = llm.token_logprobs(real)
     assert all(s <= 0 for s in scores) and mean(scores) > mean(llm.token_logprobs(shuffled))
+
+
+def test_only_the_worker_thread_calls_into_llama_cpp(llm):
+    """libgomp keeps pool threads per calling thread; a second caller would slow every barrier (engine docstring)."""
+    callers: set[str] = set()
+    decode = llm.native.decode
+
+    def recording(entries):
+        callers.add(threading.current_thread().name)
+        return decode(entries)
+
+    llm.native.decode = recording
+    try:
+        llm.complete(COLOURS, GREEDY)
+        llm.token_logprobs("The parcel arrived two days late.")
+    finally:
+        del llm.native.decode
+    assert callers == {"modelbay-llama.cpp"}
+
+
+def test_work_handed_to_the_worker_returns_its_result_or_raises_its_error(llm):
+    assert llm._engine.call(lambda: threading.current_thread().name) == "modelbay-llama.cpp"
+    with pytest.raises(ZeroDivisionError):
+        llm._engine.call(lambda: 1 / 0)
+    assert llm.complete(COLOURS, GREEDY).completion_tokens > 0  # the worker still runs after an error
+
+
+def test_a_next_turn_reads_only_what_is_new_and_replies_as_if_read_whole(llm):
+    fed: list[int] = []
+    decode = llm.native.decode
+
+    def recording(entries):
+        fed.append(len(entries))
+        return decode(entries)
+
+    first = [*STORY[:1], {"role": "user", "content": "Name three colours."}]
+    second = [*first, {"role": "assistant", "content": "Red, green and blue."},
+              {"role": "user", "content": "And three more?"}]
+    llm._engine.drop_kept()
+    whole = llm.complete(second, GREEDY)
+    llm._engine.drop_kept()
+    llm.complete(first, GREEDY)
+    llm.native.decode = recording
+    try:
+        again = llm.complete(second, GREEDY)
+    finally:
+        del llm.native.decode
+    assert again == whole  # same greedy reply, same usage
+    read = fed[0]  # the first step reads the part of the prompt that was not kept
+    assert read < whole.prompt_tokens - llm.count_tokens(first) + 4

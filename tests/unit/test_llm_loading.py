@@ -62,3 +62,33 @@ def test_threads_asking_at_once_share_one_loaded_model():
         t.join()
     assert len({id(m) for m in got}) == 1 and isinstance(got[0], LanguageModel)
     assert got[0] is language_model("smollm2-135m-instruct") and got[0].name == "smollm2-135m-instruct"
+
+
+_OPENMP_PROBE = """
+import json, os
+from modelbay.core.loading import prepare_environment
+prepare_environment()
+maps = open("/proc/self/maps").read()
+print(json.dumps({"loaded": "/libgomp.so.1" in maps, "policy": os.environ.get("OMP_WAIT_POLICY"),
+                  "spin": os.environ.get("GOMP_SPINCOUNT")}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps (Linux)")
+@pytest.mark.parametrize("user_policy", [None, "ACTIVE"])
+def test_the_system_openmp_is_loaded_before_passive_is_set_unless_the_user_chose(user_policy):
+    """llama.cpp's libgomp must not sleep at every barrier; the vendored copies loaded later still get PASSIVE."""
+    import ctypes.util
+    import json
+    import os
+    import subprocess
+    import sys
+
+    if ctypes.util.find_library("gomp") is None:
+        pytest.skip("no system libgomp")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    if user_policy:
+        env["OMP_WAIT_POLICY"] = user_policy
+    out = subprocess.run([sys.executable, "-c", _OPENMP_PROBE], env=env, capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"loaded": user_policy is None, "policy": user_policy or "PASSIVE", "spin": None}

@@ -25,6 +25,23 @@ def test_repetition_penalty_demotes_prompt_and_reply_tokens():
     assert sampler.choose(np.array([0.0, 1.5, 2.0, -1.0], dtype=np.float32)) == 1
 
 
+def test_without_penalise_prompt_only_the_reply_is_penalised():
+    assert pick([0.0, 3.0, 2.0, -1.0], repetition_penalty=2.0, penalise_prompt=False) == 1  # prompt token free
+    sampler = TokenSampler(GenerationSettings(repetition_penalty=2.0, penalise_prompt=False), [1])
+    sampler.add(1)  # now it is the reply's own repeat
+    assert sampler.choose(np.array([0.0, 3.0, 2.0, -1.0], dtype=np.float32)) == 2
+
+
+def test_torch_decoding_follows_the_same_rule():
+    import torch
+
+    from modelbay.ml.llm.torch_decoding import GenerationRequest, Row, choose_token
+
+    for penalise, expected in ((True, 2), (False, 1)):
+        row = Row(GenerationRequest(prompt_ids=[1], repetition_penalty=2.0, penalise_prompt=penalise), None, set())
+        assert choose_token(torch.tensor([0.0, 3.0, 2.0, -1.0]), row) == expected
+
+
 def test_top_k_1_and_tiny_top_p_are_greedy():
     logits = [0.1, 2.0, 1.9, 1.8]
     assert {pick(logits, temperature=1.5, top_k=1, seed=s) for s in range(20)} == {1}

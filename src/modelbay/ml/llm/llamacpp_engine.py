@@ -11,6 +11,16 @@ a finished, closed or cancelled sequence leaves between two steps and its KV cel
 are freed. Outputs never mix: a sequence only ever reads its own logits and its own
 cells (llama.cpp masks attention by sequence id).
 
+Only the worker thread ever calls into llama.cpp (other work on the context, such as scoring text,
+is handed to it with :meth:`Engine.call`): libgomp keeps a pool of threads for each thread that
+starts parallel work, and with more pool threads than cores it stops spinning at barriers, which
+made decoding ~40% slower once a second thread had touched the context.
+
+A slot keeps the KV cells of the last sequence it ran (its prompt and the reply tokens fed back):
+a new sequence takes the free slot whose kept tokens share the longest prefix with its prompt and
+reads only the rest, as llama.cpp's own server does. A chat's next turn re-reads only the new
+messages, and requests with the same system prompt skip it.
+
 Each sequence slot has its own KV stream of a whole context (``kv_unified = False``),
 and a request's prompt plus its new tokens never exceed a context, so a running
 sequence never runs out of cells; it also makes a reply independent of what runs
@@ -23,6 +33,8 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
 
 from ...core.errors import ModelbayError
 from .contract import Generated, GenerationSettings
@@ -43,6 +55,8 @@ class Sequence:
         self.closed = False  # its consumer stopped reading (a closed stream)
         self.slot: int | None = None  # its sequence id in the KV cache while it runs
         self.read = 0  # prompt tokens in the KV cache
+        self.reused = 0  # of those, kept from the slot's previous sequence (a shared prefix)
+        self.fed: list[int] = []  # reply tokens fed back to the model (their cells are in the KV cache)
         self.pending: int | None = None  # the last sampled token, fed to the model at the next step
         self.reply = b""
         self.text = ""
@@ -67,7 +81,9 @@ class Engine:
         self.step_listeners: list[Callable[[], None]] = []
         self.waiting: list[Sequence] = []
         self.running: list[Sequence] = []
-        self.free_slots = list(range(native.sequences - 1))  # the last id is kept for scoring text
+        self.calls: list[tuple[Callable[[], Any], Future]] = []  # work for the worker thread, between two steps
+        self.free_slots = list(range(native.sequences - 1))  # the last id is kept for scoring text; oldest first
+        self.kept: dict[int, list[int]] = {}  # a free slot -> the tokens whose cells it still holds, from position 0
         self.stopping = False
         self.wakeup = threading.Condition()
         self.worker = threading.Thread(target=self._run, name="modelbay-llama.cpp", daemon=True)
@@ -78,6 +94,26 @@ class Engine:
             self.waiting.extend(sequences)
             self.wakeup.notify()
 
+    def call(self, work: Callable[[], Any]) -> Any:
+        """Run ``work`` on the worker thread between two steps and return its result (or raise its error)."""
+        done: Future = Future()
+        with self.wakeup:
+            if self.stopping:
+                raise RuntimeError("the llama.cpp engine is stopped")
+            self.calls.append((work, done))
+            self.wakeup.notify()
+        return done.result()
+
+    def drop_kept(self) -> None:
+        """Forget every free slot's kept cells (the next prompts are read whole)."""
+        def drop():
+            with self.native.lock:
+                for slot in self.kept:
+                    self.native.forget(slot)
+            self.kept.clear()
+
+        self.call(drop)
+
     def stop(self) -> None:
         with self.wakeup:
             self.stopping = True
@@ -87,12 +123,20 @@ class Engine:
     def _run(self) -> None:
         while True:
             with self.wakeup:
-                while not self.stopping and not self.waiting and not self.running:
+                while not self.stopping and not self.waiting and not self.running and not self.calls:
                     self.wakeup.wait()
                 if self.stopping:
+                    for _, done in self.calls:
+                        done.set_exception(RuntimeError("the llama.cpp engine stopped"))
                     return
+                calls, self.calls = self.calls, []
                 self._admit()
                 self._drop_unwanted()  # after admitting: a request gone while it waited never runs a step
+            for work, done in calls:
+                try:
+                    done.set_result(work())
+                except Exception as exc:  # noqa: BLE001 - handed back to the caller, who raises it
+                    done.set_exception(exc)
             if self.running:
                 try:
                     self._step()
@@ -112,7 +156,18 @@ class Engine:
         """Start waiting sequences, oldest first, while a slot is free (each slot has a whole context of cells)."""
         while self.waiting and self.free_slots:
             seq = self.waiting.pop(0)
-            seq.slot = self.free_slots.pop(0)
+            # the free slot holding the longest prefix of this prompt; on a tie, the one freed longest ago
+            shared = [_shared_prefix(self.kept.get(slot, []), seq.prompt_ids) for slot in self.free_slots]
+            best = max(range(len(shared)), key=lambda i: (shared[i], -i))
+            seq.slot = self.free_slots.pop(best)
+            kept = self.kept.pop(seq.slot, [])
+            reuse = min(shared[best], len(seq.prompt_ids) - 1)  # the last prompt token is read for its logits
+            if kept:
+                with self.native.lock:
+                    if not self.native.forget_from(seq.slot, reuse):
+                        self.native.forget(seq.slot)
+                        reuse = 0
+            seq.read = seq.reused = reuse
             self.running.append(seq)
 
     def _step(self) -> None:
@@ -123,6 +178,7 @@ class Engine:
             if seq.pending is not None:
                 position = len(seq.prompt_ids) + seq.completion_tokens - 1
                 entries.append((seq.pending, position, seq.slot, True))
+                seq.fed.append(seq.pending)
                 sampling.append((len(entries) - 1, seq))
         room = min(self.prefill_chunk_tokens(), self.native.batch_tokens - len(entries))
         for seq in self.running:
@@ -164,7 +220,20 @@ class Engine:
         seq.finish_reason = reason or "stop"
         if seq in self.running:
             self.running.remove(seq)
-            with self.native.lock:
-                self.native.forget(seq.slot)
+            if error is None:  # its cells stay for a next prompt that starts the same way
+                self.kept[seq.slot] = seq.prompt_ids[: seq.read] + seq.fed
+            else:
+                with self.native.lock:
+                    self.native.forget(seq.slot)
             self.free_slots.append(seq.slot)
         seq.events.put(("done", error if error is not None else seq.result()))
+
+
+def _shared_prefix(a: list[int], b: list[int]) -> int:
+    """How many tokens ``a`` and ``b`` share from the start."""
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n

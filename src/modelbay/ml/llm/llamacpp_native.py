@@ -33,6 +33,9 @@ _backend_started = False
 def _llama():
     """llama_cpp, its backend initialised once (importing it also routes llama.cpp's logs to ``logging``)."""
     global _backend_started
+    from ...core.loading import load_system_openmp_spinning_briefly
+
+    load_system_openmp_spinning_briefly()  # before llama.cpp links libgomp (a no-op once the server prepared it)
     import llama_cpp
 
     with _backend_ready:
@@ -134,6 +137,10 @@ class NativeModel:
     def forget(self, seq: int) -> None:
         """Drop a sequence's cells from the KV cache."""
         self.lib.llama_memory_seq_rm(self.memory, seq, -1, -1)
+
+    def forget_from(self, seq: int, position: int) -> bool:
+        """Drop a sequence's cells from ``position`` on, keeping the ones before; False if the model can't."""
+        return bool(self.lib.llama_memory_seq_rm(self.memory, seq, position, -1))
 
     def decode(self, entries: Sequence[tuple[int, int, int, bool]]) -> int:
         """Run one batch of ``(token, position, sequence, wants_logits)``; returns llama_decode's code (0: done)."""

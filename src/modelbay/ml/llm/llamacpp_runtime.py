@@ -124,11 +124,15 @@ class LlamaCppLM(BatchCompletion):
 
     def token_logprobs(self, text: str) -> list[float]:
         """Natural-log likelihood of each token of ``text`` given the ones before (the first is not scored)."""
-        import numpy as np
-
         ids = self.native.tokenize(text, special=False)[: self.context_tokens]
         if len(ids) < 2:
             raise BadInput(f"text {text[:40]!r} is under 2 tokens; scoring needs at least 2")
+        return self._engine.call(lambda: self._score(ids))
+
+    def _score(self, ids: list[int]) -> list[float]:
+        """:meth:`token_logprobs` on the worker thread, in the sequence slot kept for scoring."""
+        import numpy as np
+
         seq, chunk, scores = self.native.sequences - 1, self.native.batch_tokens, []
         with self.native.lock:
             try:

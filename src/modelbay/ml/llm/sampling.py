@@ -22,7 +22,7 @@ class TokenSampler:
 
     def __init__(self, settings: GenerationSettings, prompt_ids: list[int]) -> None:
         self.settings = settings
-        self.seen = np.unique(np.asarray(prompt_ids, dtype=np.int64))
+        self.seen = np.unique(np.asarray(prompt_ids if settings.penalise_prompt else [], dtype=np.int64))
         seed = settings.seed if settings.seed is not None else secrets.randbits(63)
         self.rng = np.random.default_rng(seed)
 

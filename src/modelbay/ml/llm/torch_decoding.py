@@ -42,6 +42,7 @@ class GenerationRequest:
     repetition_penalty: float = 1.0
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
+    penalise_prompt: bool = True
 
 
 class Row:
@@ -57,7 +58,8 @@ class Row:
         self.completion_tokens = 0  # generated, with it
         self.text = ""
         self.finish_reason: str | None = None  # "stop", "length", or "cancelled" (nobody waits for it)
-        self.seen = set(request.prompt_ids)  # for the repetition penalty, as transformers does
+        # for the repetition penalty: the prompt's tokens too, as transformers does, unless told otherwise
+        self.seen = set(request.prompt_ids) if request.penalise_prompt else set()
         self.generator = torch.Generator().manual_seed(
             request.seed if request.seed is not None else secrets.randbits(63)
         )

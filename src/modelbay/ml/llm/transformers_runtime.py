@@ -65,7 +65,7 @@ class TransformersLM(BatchCompletion):
         return GenerationRequest(
             prompt_ids=ids, max_new_tokens=min(settings.max_new_tokens, room), temperature=settings.temperature,
             top_p=settings.top_p, top_k=settings.top_k, repetition_penalty=settings.repetition_penalty,
-            seed=settings.seed, stop=list(settings.stop),
+            seed=settings.seed, stop=list(settings.stop), penalise_prompt=settings.penalise_prompt,
         )
 
     def stream(self, messages: Sequence[Message], settings: GenerationSettings) -> Iterator[tuple[str, Generated | None]]:

@@ -124,8 +124,10 @@ class Answerer:
         language = base["language"]
         messages = prompts.grounded_messages(query, [p.text for p in passages], [p.heading for p in passages],
                                              language)
+        # the reply may repeat the passages' words (that is what grounded means); only its own repeats are loops
         settings = GenerationSettings(max_new_tokens=item.max_new_tokens, temperature=0.0,
-                                      repetition_penalty=float(self.options.get("repetition_penalty", 1.1)))
+                                      repetition_penalty=float(self.options.get("repetition_penalty", 1.1)),
+                                      penalise_prompt=False)
         text, shown = "", 0
         for piece, final in self._llm.stream(messages, settings):
             text += piece
