@@ -132,6 +132,8 @@ def rm(name: NameArg,
 def search(name: NameArg, query: Annotated[str, typer.Argument(help="what to look for")],
            k: Annotated[int, typer.Option("-k", help="how many passages")] = 5,
            mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense")] = "hybrid",
+           rerank: Annotated[str | None, typer.Option(help="rerank the top candidates with this catalog reranker "
+                                                     "(task rerank in `modelbay models`)")] = None,
            as_json: JsonOption = False) -> None:
     """Search without generating: the best passages with their scores."""
     from rich.markup import escape
@@ -139,7 +141,7 @@ def search(name: NameArg, query: Annotated[str, typer.Argument(help="what to loo
     from .kb.shared import shared_knowledge_base
 
     try:
-        result = shared_knowledge_base(name).search(query, k=k, mode=mode)
+        result = shared_knowledge_base(name).search(query, k=k, mode=mode, rerank=rerank)
     except _errors() as exc:
         fail(exc)
     if as_json:
@@ -148,7 +150,8 @@ def search(name: NameArg, query: Annotated[str, typer.Argument(help="what to loo
     console.print(f"confidence {result.confidence if result.confidence is not None else '-'}: {sure}")
     for rank, h in enumerate(result.hits, start=1):
         where = " › ".join(x for x in (Path(h.source).name, h.section, f"p. {h.page}" if h.page else None) if x)
-        console.print(f"[bold]{rank}. {escape(where)}[/] (score {h.score:.4f})\n   {escape(h.text[:300])}",
+        reranked = f", rerank {h.rerank_score:.4f}" if h.rerank_score is not None else ""
+        console.print(f"[bold]{rank}. {escape(where)}[/] (score {h.score:.4f}{reranked})\n   {escape(h.text[:300])}",
                       highlight=False)
 
 

@@ -17,12 +17,15 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
 from ..core.errors import BadInput
 from . import library
 from .embedder import DEFAULT_EMBEDDING_MODEL, Embedder, get_embedder
 from .ingest import Progress, add_files
 from .lexical import bm25_tokens
 from .models import AddReport, ChunkInfo, DocumentInfo, KnowledgeBaseInfo, SearchHit, SearchMode, SearchResult
+from .rerank import get_reranker
 from .search import SearchIndex
 from .store import KBStore
 
@@ -136,8 +139,13 @@ class KnowledgeBase:
 
     # -- search ----------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid", *,
-               confidence_threshold: float | None = None) -> SearchResult:
+               confidence_threshold: float | None = None, rerank: str | None = None,
+               rerank_candidates: int = 20) -> SearchResult:
         """The ``k`` best chunks for ``query``: ``hybrid`` (BM25 + dense, RRF), ``bm25`` or ``dense``.
+
+        ``rerank``: a catalog reranker (task ``rerank``, e.g. ``bge-reranker-base``) that scores the
+        mode's top ``max(k, rerank_candidates)`` chunks against the query; the best ``k`` by that
+        score are returned, each with its ``rerank_score`` (the mode's scores stay as they were).
 
         ``confidence`` is the dense cosine of the best hit (None in ``bm25`` mode or without a dense
         index, where ``confident`` means some chunk shares a term with the query). ``confident``: the
@@ -151,12 +159,18 @@ class KnowledgeBase:
             raise BadInput(f"unknown search mode {mode!r}", hint=f"use one of {', '.join(_MODES)}")
         if not 1 <= k <= MAX_K:
             raise BadInput(f"k must be between 1 and {MAX_K}, got {k}")
+        if not 1 <= rerank_candidates <= MAX_K:
+            raise BadInput(f"rerank_candidates must be between 1 and {MAX_K}, got {rerank_candidates}")
+        reranker = get_reranker(rerank) if rerank is not None else None  # a bad name fails even when nothing matches
+        depth = k if reranker is None else max(k, rerank_candidates)
         index = self._current_index()
         dense_wanted = mode != "bm25" and index.vectors is not None
         vector = self._get_embedder().embed([query], is_query=True)[0] if dense_wanted and len(index) else None
-        ranked = index.rank(bm25_tokens(query) if mode != "dense" or vector is None else [], vector, k,
+        ranked = index.rank(bm25_tokens(query) if mode != "dense" or vector is None else [], vector, depth,
                             mode if vector is not None else "bm25")
         hits = [_hit(index.chunks[r.row], r.score, r.dense_score, r.bm25_score) for r in ranked]
+        if reranker is not None:
+            hits = _reranked(hits, reranker.scores(query, [h.text for h in hits]), k)
         threshold = self.settings["confidence_threshold"] if confidence_threshold is None else confidence_threshold
         dense_scores = [h.dense_score for h in hits if h.dense_score is not None]
         confidence = max(dense_scores) if dense_scores and mode != "bm25" else None
@@ -185,6 +199,12 @@ class KnowledgeBase:
 def _document(row: tuple) -> DocumentInfo:
     return DocumentInfo(id=row[0], source=row[1], kind=row[2], sha256=row[3], size_bytes=row[4], chunks=row[5],
                         added_at=row[6])
+
+
+def _reranked(hits: list[SearchHit], scores: np.ndarray, k: int) -> list[SearchHit]:
+    """The ``k`` hits with the highest reranker scores (ties keep the mode's order), each with its score."""
+    order = sorted(range(len(hits)), key=lambda i: (-float(scores[i]), i))[:k]
+    return [hits[i].model_copy(update={"rerank_score": round(float(scores[i]), 6)}) for i in order]
 
 
 def _hit(chunk: tuple, score: float, dense: float | None, bm25: float) -> SearchHit:

@@ -46,6 +46,8 @@ class SearchHit(ChunkInfo):
     score: float = Field(..., description="the ranking score of the mode: RRF (hybrid), BM25 or dense cosine")
     dense_score: float | None = Field(None, description="cosine of query and chunk embeddings (None without a dense index)")
     bm25_score: float = Field(..., description="raw BM25 score of the chunk for the query (0 = no shared term)")
+    rerank_score: float | None = Field(
+        None, description="the reranker's relevance score when the search was reranked (``rerank``), else None")
 
 
 class SearchResult(BaseModel):

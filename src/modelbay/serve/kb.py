@@ -42,6 +42,9 @@ class SearchKB(BaseModel):
     query: str = Field(..., min_length=1, max_length=4000)
     k: int = Field(5, ge=1, le=100)
     mode: str = Field("hybrid", pattern="^(hybrid|bm25|dense)$")
+    rerank: str | None = Field(None, max_length=200, description="catalog reranker (task rerank) that reorders the "
+                               "top rerank_candidates hits; omit for none")
+    rerank_candidates: int = Field(20, ge=1, le=100, description="hits of the mode the reranker scores")
 
 
 def _kb(name: str):
@@ -133,7 +136,8 @@ def install(app: FastAPI, ctx) -> None:
         return (await anyio.to_thread.run_sync(lambda: _kb(kb).remove(document_id))).model_dump()
 
     async def search_kb(kb: str, body: SearchKB) -> dict:
-        result = await anyio.to_thread.run_sync(lambda: _kb(kb).search(body.query, k=body.k, mode=body.mode))
+        result = await anyio.to_thread.run_sync(lambda: _kb(kb).search(
+            body.query, k=body.k, mode=body.mode, rerank=body.rerank, rerank_candidates=body.rerank_candidates))
         return result.model_dump()
 
     app.add_api_route("/v1/kb", list_kbs, methods=["GET"], tags=tags, summary="Knowledge bases")

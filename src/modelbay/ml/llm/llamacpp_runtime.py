@@ -5,9 +5,11 @@ Catalog options (all optional but ``gguf_file``)::
     options: {runtime: llama.cpp, gguf_file: model.gguf,
               context_tokens: 4096,      # prompt + reply of one request, at most (and the model's own limit)
               max_sequences: 8,          # requests generated together; each has a KV cache of context_tokens
-              repetition_penalty: 1.1}   # when a caller leaves GenerationSettings.repetition_penalty None
+              repetition_penalty: 1.1,   # when a caller leaves GenerationSettings.repetition_penalty None
+              kv_cache: f16}             # or q8_0: half the KV memory, prompts read ~13% slower (measured)
 
-KV cache memory: (max_sequences + 1) x context_tokens x (bytes per token: layers x 2 x KV width, q8_0).
+KV cache memory: (max_sequences + 1) x context_tokens x (bytes per token: layers x 2 x KV width x 2 for f16);
+Qwen2.5 0.5B at the defaults: 9 x 4096 x 12 KiB = 432 MiB in f16.
 
 Threads: ``MODELBAY_NUM_THREADS``, else every core.
 """
@@ -153,7 +155,7 @@ class LlamaCppLM(BatchCompletion):
 
 def load_llamacpp_lm(resolved) -> LlamaCppLM:
     from ...core.settings import get_settings
-    from .llamacpp_native import NativeModel
+    from .llamacpp_native import KV_CACHE_TYPES, NativeModel
 
     options = resolved.spec.options
     gguf = resolved.file(options["gguf_file"])
@@ -164,9 +166,16 @@ def load_llamacpp_lm(resolved) -> LlamaCppLM:
                                hint=f"reinstall it: {resolved.spec.install or 'see docs/models.md'}")
     context = int(options.get("context_tokens", DEFAULT_CONTEXT_TOKENS))
     sequences = int(options.get("max_sequences", DEFAULT_MAX_SEQUENCES))
+    kv_cache = str(options.get("kv_cache", "f16"))
+    if kv_cache not in KV_CACHE_TYPES:
+        from ...core.errors import ModelUnavailable
+
+        raise ModelUnavailable(f"model {resolved.spec.name!r}: options.kv_cache {kv_cache!r} is not one of "
+                               f"{sorted(KV_CACHE_TYPES)}", hint="fix the model's catalog spec")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     threads = get_settings().num_threads or cores
     # one more sequence than requests: the last one scores text (token_logprobs)
     native = NativeModel(gguf, context_tokens=context, sequences=sequences + 1,
-                         batch_tokens=PREFILL_CHUNK_TOKENS + sequences, threads=threads)
+                         batch_tokens=PREFILL_CHUNK_TOKENS + sequences, threads=threads,
+                         kv_type=KV_CACHE_TYPES[kv_cache])
     return LlamaCppLM(resolved.spec.name, native, context, float(options.get("repetition_penalty", 1.0)))

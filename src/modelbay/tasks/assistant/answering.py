@@ -74,7 +74,7 @@ class Answerer:
             history = self.conversations.history(conversation_id) if item.conversation_id else []
         query = self._standalone(item, history, language)
         wanted = item.min_confidence if item.min_confidence is not None else self.min_confidence
-        passages, confidence, confident, threshold = retrieve(item.kb, query, item.top_k, wanted)
+        passages, confidence, confident, threshold = retrieve(item.kb, query, item.top_k, wanted, item.rerank)
         base = {"language": language, "confidence": round(confidence, 4), "conversation_id": conversation_id,
                 "standalone_question": query}
         if not passages or not confident:

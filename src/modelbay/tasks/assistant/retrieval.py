@@ -27,17 +27,19 @@ class Passage:
     score: float
 
 
-def retrieve(kb_name: str, query: str, k: int, threshold: float | None) -> tuple[list[Passage], float, bool, float]:
-    """The ``k`` best passages (hybrid BM25 + dense), the retrieval confidence (dense cosine of the best, 0-1),
-    whether the knowledge base is confident it holds an answer (``KnowledgeBase.search``) and the threshold
-    used: ``threshold``, else the knowledge base's own (``modelbay kb create --threshold``)."""
+def retrieve(kb_name: str, query: str, k: int, threshold: float | None,
+             rerank: str | None = None) -> tuple[list[Passage], float, bool, float]:
+    """The ``k`` best passages (hybrid BM25 + dense, reranked by the catalog reranker ``rerank`` if given), the
+    retrieval confidence (dense cosine of the best, 0-1), whether the knowledge base is confident it holds an
+    answer (``KnowledgeBase.search``) and the threshold used: ``threshold``, else the knowledge base's own
+    (``modelbay kb create --threshold``)."""
     from ...kb.shared import shared_knowledge_base
 
     if kb_name == DEMO_KB:
         _ensure_demo()
     kb = shared_knowledge_base(kb_name)
     threshold = float(kb.settings["confidence_threshold"]) if threshold is None else threshold
-    result = kb.search(query, k=k, mode="hybrid", confidence_threshold=threshold)
+    result = kb.search(query, k=k, mode="hybrid", confidence_threshold=threshold, rerank=rerank)
     passages = [Passage(text=h.text, document=Path(h.source).name, path=h.source, heading=h.section, page=h.page,
                         chunk=h.position, score=h.score) for h in result.hits]
     confidence = result.confidence

@@ -26,6 +26,8 @@ class AssistantInput(TaskInput):
         None, max_length=20, description="earlier turns, oldest first, when the client keeps the conversation "
         "(as OpenAI clients do); replaces the stored turns of conversation_id")
     top_k: int = Field(3, ge=1, le=10, description="passages retrieved and given to the model")
+    rerank: str | None = Field(None, max_length=200, description="catalog reranker (task rerank) that reorders the "
+                               "retrieved passages before the best top_k are used; omit for hybrid order")
     generate: bool = Field(True, description="false: answer with the best passage's sentences, no LLM")
     language: Literal["auto", "en", "zh"] = Field("auto", description="answer language; auto: the question's")
     min_confidence: float | None = Field(
