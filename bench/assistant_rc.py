@@ -92,6 +92,7 @@ def main() -> None:
     parser.add_argument("--ttft", type=int, default=10, help="questions timed for the first answer token")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-eval", action="store_true", help="only ingest and time the first answer token")
+    parser.add_argument("--model", default="assistant-default", help="assistant spec (assistant-large: the 1.5B LLM)")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="mb-rc-"))
@@ -115,13 +116,15 @@ def main() -> None:
           f"({report.chunks_added / ingest_s:.1f} chunks/s); {len(qa)} questions "
           f"({sum(r['answer'] is None for r in qa)} unanswerable)")
     options = {"kb": "rc", "generate": not args.extractive, "k": 3}
-    result = {"metrics": {}, "ci": {}, "seconds": 0.0} if args.no_eval else evaluate("assistant", home / "qa.jsonl", options=options, progress=sys.stderr.isatty(), n_bootstrap=200)
+    result = {"metrics": {}, "ci": {}, "seconds": 0.0} if args.no_eval else evaluate(
+        "assistant", home / "qa.jsonl", model=args.model, options=options, progress=sys.stderr.isatty(),
+        n_bootstrap=200)
     keep = ("contains", "token_f1", "exact_match", "hit@3", "mrr", "cited_source", "false_handoff_rate",
             "unanswerable_handed_off")
     print(json.dumps({k: result["metrics"].get(k) for k in keep} | {"ci": result["ci"], "seconds": result["seconds"]},
                      indent=2))
     if not args.extractive and args.ttft:
-        task = load_task("assistant")
+        task = load_task("assistant", args.model)
         answerable = [r["question"] for r in qa if r["answer"] is not None][: args.ttft]
         times = time_to_first_token(task, "rc", answerable)
         if times:
