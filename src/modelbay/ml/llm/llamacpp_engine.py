@@ -55,7 +55,6 @@ class Sequence:
         self.closed = False  # its consumer stopped reading (a closed stream)
         self.slot: int | None = None  # its sequence id in the KV cache while it runs
         self.read = 0  # prompt tokens in the KV cache
-        self.reused = 0  # of those, kept from the slot's previous sequence (a shared prefix)
         self.fed: list[int] = []  # reply tokens fed back to the model (their cells are in the KV cache)
         self.pending: int | None = None  # the last sampled token, fed to the model at the next step
         self.reply = b""
@@ -167,7 +166,7 @@ class Engine:
                     if not self.native.forget_from(seq.slot, reuse):
                         self.native.forget(seq.slot)
                         reuse = 0
-            seq.read = seq.reused = reuse
+            seq.read = reuse
             self.running.append(seq)
 
     def _step(self) -> None:
