@@ -1,6 +1,6 @@
 """LLM speed: plain llama-cpp-python ``Llama.create_chat_completion`` vs modelbay's llama.cpp runtime.
 
-Same GGUF file, same prompts, same thread count, one process. For each model:
+Same GGUF file, same prompts, same thread count, each side in its own process. For each model:
 
 * single stream, greedy, ``--tokens`` new tokens: tokens/s (prompt read included, as a client sees it);
 * ``--streams`` concurrent conversations: aggregate tokens/s. The baseline runs them one after
@@ -69,7 +69,7 @@ def run_ours(llm, prompt, tokens: int, stream: bool = False, keep: bool = False)
     from modelbay.ml.llm import GenerationSettings
 
     if not keep:
-        llm._engine.drop_kept()  # read every prompt whole, as the baseline does after reset()
+        llm.drop_kept()  # read every prompt whole, as the baseline does after reset()
     settings = GenerationSettings(max_new_tokens=tokens, temperature=0.0, repetition_penalty=1.0)
     messages = _messages(prompt)
     start = time.perf_counter()

@@ -183,9 +183,9 @@ def test_a_next_turn_reads_only_what_is_new_and_replies_as_if_read_whole(llm):
     first = [*STORY[:1], {"role": "user", "content": "Name three colours."}]
     second = [*first, {"role": "assistant", "content": "Red, green and blue."},
               {"role": "user", "content": "And three more?"}]
-    llm._engine.drop_kept()
+    llm.drop_kept()
     whole = llm.complete(second, GREEDY)
-    llm._engine.drop_kept()
+    llm.drop_kept()
     llm.complete(first, GREEDY)
     llm.native.decode = recording
     try:

@@ -34,6 +34,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from os.path import commonprefix  # any sequences, not only paths
 from typing import Any
 
 from ...core.errors import ModelbayError
@@ -156,7 +157,7 @@ class Engine:
         while self.waiting and self.free_slots:
             seq = self.waiting.pop(0)
             # the free slot holding the longest prefix of this prompt; on a tie, the one freed longest ago
-            shared = [_shared_prefix(self.kept.get(slot, []), seq.prompt_ids) for slot in self.free_slots]
+            shared = [len(commonprefix([self.kept.get(slot, []), seq.prompt_ids])) for slot in self.free_slots]
             best = max(range(len(shared)), key=lambda i: (shared[i], -i))
             seq.slot = self.free_slots.pop(best)
             kept = self.kept.pop(seq.slot, [])
@@ -227,12 +228,3 @@ class Engine:
             self.free_slots.append(seq.slot)
         seq.events.put(("done", error if error is not None else seq.result()))
 
-
-def _shared_prefix(a: list[int], b: list[int]) -> int:
-    """How many tokens ``a`` and ``b`` share from the start."""
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n

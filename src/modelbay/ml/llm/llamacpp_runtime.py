@@ -56,6 +56,10 @@ class LlamaCppLM(BatchCompletion):
         self._engine.stop()
         self.native.close()
 
+    def drop_kept(self) -> None:
+        """Forget the prompts kept in the KV cache: the next requests read their prompts whole (benchmarks, tests)."""
+        self._engine.drop_kept()
+
     def prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
         """Token ids of ``messages`` with the GGUF's chat template and the generation prompt applied."""
         return self.native.tokenize(self._template(messages))
