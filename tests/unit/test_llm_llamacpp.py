@@ -195,3 +195,4 @@ def test_a_next_turn_reads_only_what_is_new_and_replies_as_if_read_whole(llm):
     assert again == whole  # same greedy reply, same usage
     read = fed[0]  # the first step reads the part of the prompt that was not kept
     assert read < whole.prompt_tokens - llm.count_tokens(first) + 4
+    assert whole.cached_prompt_tokens == 0 and again.cached_prompt_tokens == whole.prompt_tokens - read

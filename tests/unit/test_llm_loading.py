@@ -92,3 +92,20 @@ def test_the_system_openmp_is_loaded_before_passive_is_set_unless_the_user_chose
     out = subprocess.run([sys.executable, "-c", _OPENMP_PROBE], env=env, capture_output=True, text=True, check=True)
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got == {"loaded": user_policy is None, "policy": user_policy or "PASSIVE", "spin": None}
+
+
+def test_weights_skip_the_extra_buffers_only_when_llama_cpp_has_its_amx_kernels():
+    from modelbay.ml.llm.llamacpp_native import extra_buffers_safe
+
+    assert not extra_buffers_safe("CPU : SSE3 = 1 | AVX512_VNNI = 1 | AMX_INT8 = 1 | LLAMAFILE = 1 | REPACK = 1 |")
+    assert extra_buffers_safe("CPU : SSE3 = 1 | AVX512_VNNI = 1 | LLAMAFILE = 1 | REPACK = 1 |")
+    assert extra_buffers_safe("CPU : AVX2 = 1 | AMX_INT8 = 0 |")
+
+
+@pytest.mark.skipif(not HAS_LLAMA_CPP, reason="llama-cpp-python is not installed")
+def test_the_llama_cpp_that_make_install_built_has_no_amx_kernels():
+    """They crash at the first decode on AMX CPUs (Makefile: NO_AMX); -march=native would build them in there."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode()
+    assert "AVX" in info and "AMX_INT8 = 1" not in info, info

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 #: one chat turn, as chat templates take it: {"role": "system"|"user"|"assistant", "content": "..."}
@@ -38,6 +38,9 @@ class Generated:
     finish_reason: Literal["stop", "length", "cancelled"]
     prompt_tokens: int
     completion_tokens: int
+    # prompt tokens whose KV cells an earlier request left (not read again): how it was computed, not what it is,
+    # so two generations with the same text and counts are equal whatever the cache held
+    cached_prompt_tokens: int = field(default=0, compare=False)
 
 
 @runtime_checkable

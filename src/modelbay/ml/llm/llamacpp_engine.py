@@ -56,6 +56,7 @@ class Sequence:
         self.closed = False  # its consumer stopped reading (a closed stream)
         self.slot: int | None = None  # its sequence id in the KV cache while it runs
         self.read = 0  # prompt tokens in the KV cache
+        self.reused = 0  # of those, the ones an earlier request left there (not read again)
         self.fed: list[int] = []  # reply tokens fed back to the model (their cells are in the KV cache)
         self.pending: int | None = None  # the last sampled token, fed to the model at the next step
         self.reply = b""
@@ -69,7 +70,7 @@ class Sequence:
 
     def result(self) -> Generated:
         return Generated(text=self.text, finish_reason=self.finish_reason, prompt_tokens=len(self.prompt_ids),
-                         completion_tokens=self.completion_tokens)
+                         completion_tokens=self.completion_tokens, cached_prompt_tokens=self.reused)
 
 
 class Engine:
@@ -167,7 +168,7 @@ class Engine:
                     if not self.native.forget_from(seq.slot, reuse):
                         self.native.forget(seq.slot)
                         reuse = 0
-            seq.read = reuse
+            seq.read = seq.reused = reuse
             self.running.append(seq)
 
     def _step(self) -> None:

@@ -11,6 +11,11 @@ sampler: this is what crashed a chat completion called from several server threa
 of more tokens than ``n_batch`` (``GGML_ASSERT(n_tokens_all <= n_batch)``; llama.cpp silently
 clamps ``n_batch`` to ``n_ctx``). Hence one lock per context, held by every call that touches it, and
 :meth:`NativeModel.decode` checking each batch against the sizes the context really took.
+
+And a build with Intel AMX kernels (``AMX_INT8 = 1`` in llama.cpp's system info: -march=native on a
+Sapphire Rapids CPU) crashes at its first decode (SIGSEGV in ``ggml_backend_amx_mul_mat``; llama.cpp
+issue 20824). ``make install`` builds without them; a build that has them loads its weights without
+the extra (AMX/repacked) buffers, see :func:`extra_buffers_safe`.
 """
 
 from __future__ import annotations
@@ -28,8 +33,20 @@ from ...core.errors import ModelUnavailable
 GGML_TYPE_F16, GGML_TYPE_Q8_0 = 1, 8
 #: catalog ``options.kv_cache`` -> ggml type of the KV cache
 KV_CACHE_TYPES = {"f16": GGML_TYPE_F16, "q8_0": GGML_TYPE_Q8_0}
+log = logging.getLogger("modelbay.ml.llm.llamacpp")
 _backend_ready = threading.Lock()
 _backend_started = False
+
+
+def extra_buffers_safe(system_info: str) -> bool:
+    """Whether llama.cpp may put weights in its extra buffer types: not when its AMX kernels are built in.
+
+    >>> extra_buffers_safe("CPU : AVX512 = 1 | AVX512_VNNI = 1 | AMX_INT8 = 1 | REPACK = 1 |")
+    False
+    >>> extra_buffers_safe("CPU : AVX512 = 1 | AVX512_VNNI = 1 | REPACK = 1 |")
+    True
+    """
+    return "AMX_INT8 = 1" not in system_info
 
 
 def _llama():
@@ -58,6 +75,10 @@ class NativeModel:
         lib = _llama()
         self.lib = lib
         model_params = lib.llama_model_default_params()
+        if not extra_buffers_safe(lib.llama_print_system_info().decode(errors="replace")):
+            log.warning("llama.cpp was built with AMX kernels, which crash (llama.cpp issue 20824): loading %s "
+                        "without extra buffers; rebuild without AMX (make install) for repacked weights", gguf.name)
+            model_params.use_extra_bufts = False
         self.model = lib.llama_model_load_from_file(str(gguf).encode(), model_params)
         if not self.model:
             raise ModelUnavailable(f"llama.cpp could not load {gguf}", hint="the file is damaged or not a GGUF model")

@@ -132,7 +132,9 @@ def chat_items(body: ChatCompletionRequest) -> list:
 def _usage(outputs) -> dict:
     prompt = outputs[0].usage.prompt_tokens  # the same prompt for every choice: counted once, as OpenAI does
     completion = sum(o.usage.completion_tokens for o in outputs)
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    cached = outputs[0].usage.cached_prompt_tokens
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": cached}}
 
 
 def install_chat(app: FastAPI, ctx: ServerContext) -> None:

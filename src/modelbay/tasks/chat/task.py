@@ -123,6 +123,17 @@ class ChatUsage(BaseModel):
     prompt_tokens: int
     completion_tokens: int = Field(..., description="tokens generated, the end-of-turn token included")
     total_tokens: int
+    cached_prompt_tokens: int = Field(
+        0, description="prompt tokens not read again: an earlier request (this chat's last turn, a shared system "
+                       "prompt) left them in the model's cache"
+    )
+
+    def __eq__(self, other: object) -> bool:
+        """Equal token counts: what the cache held says how a reply was computed, not what it is."""
+        if not isinstance(other, ChatUsage):
+            return NotImplemented
+        counts = ("prompt_tokens", "completion_tokens", "total_tokens")
+        return all(getattr(self, name) == getattr(other, name) for name in counts)
 
 
 class ChatOutput(TaskOutput):
@@ -223,5 +234,6 @@ def _output(generated) -> ChatOutput:
         # a cancelled row's output is never delivered (its request is gone); "length" -- cut short -- keeps
         # the output schema what clients know
         finish_reason="length" if generated.finish_reason == "cancelled" else generated.finish_reason,
-        usage=ChatUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion),
+        usage=ChatUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
+                        cached_prompt_tokens=generated.cached_prompt_tokens),
     )
