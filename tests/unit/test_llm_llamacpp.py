@@ -196,3 +196,32 @@ def test_a_next_turn_reads_only_what_is_new_and_replies_as_if_read_whole(llm):
     read = fed[0]  # the first step reads the part of the prompt that was not kept
     assert read < whole.prompt_tokens - llm.count_tokens(first) + 4
     assert whole.cached_prompt_tokens == 0 and again.cached_prompt_tokens == whole.prompt_tokens - read
+
+
+def test_every_batch_reaches_llama_cpp_ordered_by_sequence_id(llm):
+    """Out of order, llama.cpp splits a batch into one pass over the weights per run of ids (engine docstring)."""
+    batches: list[list[int]] = []
+    decode = llm.native.decode
+
+    def recording(entries):
+        batches.append([slot for _, _, slot, _ in entries])
+        return decode(entries)
+
+    llm.native.decode = recording
+    try:
+        llm.drop_kept()
+        llm.complete_batch([APOLOGY, COLOURS, STORY], [GREEDY] * 3)
+        llm.complete_batch([STORY, APOLOGY], [GREEDY] * 2)  # kept prefixes pull these to slots 2 and 0
+    finally:
+        del llm.native.decode
+    assert batches and all(ids == sorted(ids) for ids in batches)
+    assert any(len(set(ids)) == 3 for ids in batches)  # the three did decode together
+
+
+def test_a_reordered_batch_still_samples_each_sequence_from_its_own_row():
+    from modelbay.ml.llm.llamacpp_engine import _by_sequence_id
+
+    entries = [(10, 5, 2, True), (11, 0, 0, False), (12, 1, 0, True), (13, 7, 1, True)]
+    ordered, sampling = _by_sequence_id(entries, [(0, "c"), (2, "a"), (3, "b")])
+    assert [slot for _, _, slot, _ in ordered] == [0, 0, 1, 2] and [t for t, *_ in ordered] == [11, 12, 13, 10]
+    assert {seq: ordered[row][0] for row, seq in sampling} == {"c": 10, "a": 12, "b": 13}

@@ -19,7 +19,10 @@ made decoding ~40% slower once a second thread had touched the context.
 A slot keeps the KV cells of the last sequence it ran (its prompt and the reply tokens fed back):
 a new sequence takes the free slot whose kept tokens share the longest prefix with its prompt and
 reads only the rest, as llama.cpp's own server does. A chat's next turn re-reads only the new
-messages, and requests with the same system prompt skip it.
+messages, and requests with the same system prompt skip it. On a tie it takes the lowest slot id,
+and each batch goes to llama.cpp ordered by sequence id: llama.cpp runs the streams of a batch as
+one pass over the weights only when their ids come in order and close together (see
+:func:`_by_sequence_id`).
 
 Each sequence slot has its own KV stream of a whole context (``kv_unified = False``),
 and a request's prompt plus its new tokens never exceed a context, so a running
@@ -83,7 +86,7 @@ class Engine:
         self.waiting: list[Sequence] = []
         self.running: list[Sequence] = []
         self.calls: list[tuple[Callable[[], Any], Future]] = []  # work for the worker thread, between two steps
-        self.free_slots = list(range(native.sequences - 1))  # the last id is kept for scoring text; oldest first
+        self.free_slots = list(range(native.sequences - 1))  # the last id is kept for scoring text
         self.kept: dict[int, list[int]] = {}  # a free slot -> the tokens whose cells it still holds, from position 0
         self.stopping = False
         self.wakeup = threading.Condition()
@@ -157,9 +160,10 @@ class Engine:
         """Start waiting sequences, oldest first, while a slot is free (each slot has a whole context of cells)."""
         while self.waiting and self.free_slots:
             seq = self.waiting.pop(0)
-            # the free slot holding the longest prefix of this prompt; on a tie, the one freed longest ago
+            # the free slot holding the longest prefix of this prompt; on a tie the lowest id, so running
+            # sequences sit in few, neighbouring streams (4 of them: 53 ms a step as ids 0-3, 141 ms as 0, 2, 4, 6)
             shared = [len(commonprefix([self.kept.get(slot, []), seq.prompt_ids])) for slot in self.free_slots]
-            best = max(range(len(shared)), key=lambda i: (shared[i], -i))
+            best = max(range(len(shared)), key=lambda i: (shared[i], -self.free_slots[i]))
             seq.slot = self.free_slots.pop(best)
             kept = self.kept.pop(seq.slot, [])
             reuse = min(shared[best], len(seq.prompt_ids) - 1)  # the last prompt token is read for its logits
@@ -192,6 +196,7 @@ class Engine:
             seq.read, room = seq.read + take, room - take
             if seq.read == len(seq.prompt_ids):
                 sampling.append((len(entries) - 1, seq))
+        entries, sampling = _by_sequence_id(entries, sampling)
         with self.native.lock:
             code = self.native.decode(entries)
             if code != 0:
@@ -229,3 +234,15 @@ class Engine:
             self.free_slots.append(seq.slot)
         seq.events.put(("done", error if error is not None else seq.result()))
 
+
+def _by_sequence_id(entries: list[tuple[int, int, int, bool]], sampling: list[tuple[int, Sequence]]):
+    """The batch ordered by sequence id (stable: each sequence's tokens keep their order), and where each
+    sampled row went.
+
+    With one KV stream per sequence, llama.cpp cuts a batch whose sequence ids are out of order into
+    several micro-batches, each a full pass over the weights: 8 one-token sequences took 84 ms in
+    order, 160 ms shuffled and 284 ms reversed (Qwen 0.5B, 2 cores, session 11).
+    """
+    order = sorted(range(len(entries)), key=lambda i: entries[i][2])
+    moved_to = {old: new for new, old in enumerate(order)}
+    return [entries[i] for i in order], [(moved_to[index], seq) for index, seq in sampling]
