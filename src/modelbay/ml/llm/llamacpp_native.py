@@ -88,7 +88,7 @@ class NativeModel:
         # one KV stream per sequence, not one pool: a sequence's cells then sit where they would if it ran alone,
         # so a reply is the same whatever runs beside it (with a shared pool greedy replies changed under batching)
         params.kv_unified = False
-        params.flash_attn_type = flash_attention  # 1 (on): needed for a quantised V cache, and fastest here
+        params.flash_attn_type = flash_attention  # 1 (on): needed for a quantised V cache; slower with f16 here
         params.type_k = params.type_v = kv_type  # q8_0: half the memory of f16, ~13% slower prompt reading
         params.no_perf = True
         self.ctx = lib.llama_init_from_model(self.model, params)
