@@ -121,7 +121,7 @@ def test_closing_a_stream_frees_its_sequence(llm):
         llm.complete(COLOURS, GenerationSettings(max_new_tokens=2))  # runs a few steps after the close
     finally:
         llm.step_listeners.remove(done.set)
-    assert not llm._engine.running and sorted(llm._engine.free_slots) == [0, 1, 2, 3]
+    assert not llm._engine.running and sorted(llm._engine.slots.free) == [0, 1, 2, 3]
 
 
 def test_a_prompt_over_the_context_is_a_bad_input_before_anything_runs(llm):
@@ -225,3 +225,55 @@ def test_a_reordered_batch_still_samples_each_sequence_from_its_own_row():
     ordered, sampling = _by_sequence_id(entries, [(0, "c"), (2, "a"), (3, "b")])
     assert [slot for _, _, slot, _ in ordered] == [0, 0, 1, 2] and [t for t, *_ in ordered] == [11, 12, 13, 10]
     assert {seq: ordered[row][0] for row, seq in sampling} == {"c": 10, "a": 12, "b": 13}
+
+
+def test_running_sequences_move_down_so_every_batch_has_consecutive_ids(llm):
+    """A gap in the ids costs a pass over the weights per run of ids; one that ends early leaves a gap."""
+    batches: list[list[int]] = []
+    decode = llm.native.decode
+
+    def recording(entries):
+        batches.append(sorted({slot for _, _, slot, _ in entries}))
+        return decode(entries)
+
+    kind = [{"role": "system", "content": "You are kind."}, *COLOURS]  # no prompt start to share: none waits
+    conversations = [APOLOGY, kind, STORY]
+    settings = [GenerationSettings(max_new_tokens=n, repetition_penalty=1.0) for n in (20, 3, 20)]
+    alone = [llm.complete(c, s) for c, s in zip(conversations, settings)]
+    llm.drop_kept()
+    llm.native.decode = recording
+    try:
+        together = llm.complete_batch(conversations, settings)  # slots 0-2; slot 1 ends first, 2 moves to 1
+    finally:
+        del llm.native.decode
+    assert together == alone  # the moved sequence reads its own cells in its new slot
+    assert [0, 2] not in batches and all(ids == list(range(ids[0], ids[0] + len(ids))) for ids in batches)
+    assert [0, 1] in batches  # the two long ones went on together after the short one ended
+
+
+def test_requests_arriving_together_read_their_common_prompt_start_once(llm):
+    """The second waits one step, copies the first one's stream and reads only what differs."""
+    fed: list[list[tuple[int, int]]] = []
+    decode = llm.native.decode
+
+    def recording(entries):
+        fed.append([(slot, position) for _, position, slot, _ in entries])
+        return decode(entries)
+
+    conversations = [APOLOGY, COLOURS]  # both start with SmolLM2's default system prompt
+    alone = []
+    for conversation in conversations:
+        llm.drop_kept()
+        alone.append(llm.complete(conversation, GREEDY))
+    llm.drop_kept()
+    llm.native.decode = recording
+    try:
+        together = llm.complete_batch(conversations, [GREEDY] * 2)
+    finally:
+        del llm.native.decode
+    assert together == alone  # same replies and token counts as each read whole
+    shared = together[1].cached_prompt_tokens
+    assert shared >= 8 and together[0].cached_prompt_tokens == 0
+    assert [slot for slot, _ in fed[0]] == [0] * together[0].prompt_tokens  # the first reads alone
+    second_read = [position for step in fed for slot, position in step if slot == 1]
+    assert second_read[0] == shared and len(second_read) == together[1].prompt_tokens - shared + together[1].completion_tokens - 1

@@ -16,13 +16,8 @@ is handed to it with :meth:`Engine.call`): libgomp keeps a pool of threads for e
 starts parallel work, and with more pool threads than cores it stops spinning at barriers, which
 made decoding ~40% slower once a second thread had touched the context.
 
-A slot keeps the KV cells of the last sequence it ran (its prompt and the reply tokens fed back):
-a new sequence takes the free slot whose kept tokens share the longest prefix with its prompt and
-reads only the rest, as llama.cpp's own server does. A chat's next turn re-reads only the new
-messages, and requests with the same system prompt skip it. On a tie it takes the lowest slot id,
-and each batch goes to llama.cpp ordered by sequence id: llama.cpp runs the streams of a batch as
-one pass over the weights only when their ids come in order and close together (see
-:func:`_by_sequence_id`).
+Which KV stream a sequence uses, reusing the cells a finished request or a running one holds for the
+same prompt start, and keeping the running ids consecutive, is ``llamacpp_slots``' part.
 
 Each sequence slot has its own KV stream of a whole context (``kv_unified = False``),
 and a request's prompt plus its new tokens never exceed a context, so a running
@@ -37,11 +32,11 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from os.path import commonprefix  # any sequences, not only paths
 from typing import Any
 
 from ...core.errors import ModelbayError
 from .contract import Generated, GenerationSettings
+from .llamacpp_slots import Slots
 from .sampling import TokenSampler
 from .stops import cut_at_stop
 
@@ -86,8 +81,7 @@ class Engine:
         self.waiting: list[Sequence] = []
         self.running: list[Sequence] = []
         self.calls: list[tuple[Callable[[], Any], Future]] = []  # work for the worker thread, between two steps
-        self.free_slots = list(range(native.sequences - 1))  # the last id is kept for scoring text
-        self.kept: dict[int, list[int]] = {}  # a free slot -> the tokens whose cells it still holds, from position 0
+        self.slots = Slots(native)
         self.stopping = False
         self.wakeup = threading.Condition()
         self.worker = threading.Thread(target=self._run, name="modelbay-llama.cpp", daemon=True)
@@ -110,13 +104,7 @@ class Engine:
 
     def drop_kept(self) -> None:
         """Forget every free slot's kept cells (the next prompts are read whole)."""
-        def drop():
-            with self.native.lock:
-                for slot in self.kept:
-                    self.native.forget(slot)
-            self.kept.clear()
-
-        self.call(drop)
+        self.call(self.slots.drop_kept)
 
     def stop(self) -> None:
         with self.wakeup:
@@ -136,6 +124,8 @@ class Engine:
                 calls, self.calls = self.calls, []
                 self._admit()
                 self._drop_unwanted()  # after admitting: a request gone while it waited never runs a step
+                self.slots.share_prefixes(self.running)
+                self.slots.close_gaps(self.running)
             for work, done in calls:
                 try:
                     done.set_result(work())
@@ -158,21 +148,9 @@ class Engine:
 
     def _admit(self) -> None:
         """Start waiting sequences, oldest first, while a slot is free (each slot has a whole context of cells)."""
-        while self.waiting and self.free_slots:
+        while self.waiting and self.slots.free:
             seq = self.waiting.pop(0)
-            # the free slot holding the longest prefix of this prompt; on a tie the lowest id, so running
-            # sequences sit in few, neighbouring streams (4 of them: 53 ms a step as ids 0-3, 141 ms as 0, 2, 4, 6)
-            shared = [len(commonprefix([self.kept.get(slot, []), seq.prompt_ids])) for slot in self.free_slots]
-            best = max(range(len(shared)), key=lambda i: (shared[i], -self.free_slots[i]))
-            seq.slot = self.free_slots.pop(best)
-            kept = self.kept.pop(seq.slot, [])
-            reuse = min(shared[best], len(seq.prompt_ids) - 1)  # the last prompt token is read for its logits
-            if kept:
-                with self.native.lock:
-                    if not self.native.forget_from(seq.slot, reuse):
-                        self.native.forget(seq.slot)
-                        reuse = 0
-            seq.read = seq.reused = reuse
+            self.slots.take(seq)
             self.running.append(seq)
 
     def _step(self) -> None:
@@ -186,10 +164,12 @@ class Engine:
                 seq.fed.append(seq.pending)
                 sampling.append((len(entries) - 1, seq))
         room = min(self.prefill_chunk_tokens(), self.native.batch_tokens - len(entries))
+        readers: list[Sequence] = []
         for seq in self.running:
             left = len(seq.prompt_ids) - seq.read
-            if seq.pending is not None or left == 0 or room <= 0:
+            if seq.pending is not None or left == 0 or room <= 0 or self.slots.defer(seq, readers):
                 continue
+            readers.append(seq)
             take = min(room, left)
             for k in range(seq.read, seq.read + take):
                 entries.append((seq.prompt_ids[k], k, seq.slot, k == len(seq.prompt_ids) - 1))
@@ -226,12 +206,7 @@ class Engine:
         seq.finish_reason = reason or "stop"
         if seq in self.running:
             self.running.remove(seq)
-            if error is None:  # its cells stay for a next prompt that starts the same way
-                self.kept[seq.slot] = seq.prompt_ids[: seq.read] + seq.fed
-            else:
-                with self.native.lock:
-                    self.native.forget(seq.slot)
-            self.free_slots.append(seq.slot)
+            self.slots.release(seq, keep=error is None)  # its cells stay for a next prompt that starts the same way
         seq.events.put(("done", error if error is not None else seq.result()))
 
 

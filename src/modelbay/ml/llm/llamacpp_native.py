@@ -167,6 +167,11 @@ class NativeModel:
         """Drop a sequence's cells from ``position`` on, keeping the ones before; False if the model can't."""
         return bool(self.lib.llama_memory_seq_rm(self.memory, seq, position, -1))
 
+    def copy_sequence(self, source: int, target: int) -> None:
+        """Make ``target``'s KV stream a copy of ``source``'s, at the next decode (llama.cpp copies between
+        streams only whole: a part aborts the process); ``source`` keeps its cells."""
+        self.lib.llama_memory_seq_cp(self.memory, source, target, -1, -1)
+
     def decode(self, entries: Sequence[tuple[int, int, int, bool]]) -> int:
         """Run one batch of ``(token, position, sequence, wants_logits)``; returns llama_decode's code (0: done)."""
         if not 0 < len(entries) <= self.batch_tokens:
