@@ -86,7 +86,8 @@ class NativeModel:
         params.n_ctx, params.n_batch, params.n_ubatch = context_tokens * sequences, batch_tokens, batch_tokens
         params.n_seq_max, params.n_threads, params.n_threads_batch = sequences, threads, threads
         # one KV stream per sequence, not one pool: a sequence's cells then sit where they would if it ran alone,
-        # so a reply is the same whatever runs beside it (with a shared pool greedy replies changed under batching)
+        # and a one-token step gives the logits it gives alone (with a shared pool greedy replies changed under
+        # batching); on Qwen under load some arithmetic still rounds differently (docs/models.md, "Chat")
         params.kv_unified = False
         # flash attention only where it is needed, for a quantised V cache: with f16 it made a 27-token next turn
         # at position 600 take 0.38 s instead of 0.18 s, and one token 45 ms instead of 36 ms (Qwen 0.5B)
