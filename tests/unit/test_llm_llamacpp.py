@@ -277,3 +277,17 @@ def test_requests_arriving_together_read_their_common_prompt_start_once(llm):
     assert [slot for slot, _ in fed[0]] == [0] * together[0].prompt_tokens  # the first reads alone
     second_read = [position for step in fed for slot, position in step if slot == 1]
     assert second_read[0] == shared and len(second_read) == together[1].prompt_tokens - shared + together[1].completion_tokens - 1
+
+
+def test_a_request_starting_like_a_running_one_copies_its_cells(llm):
+    terse_colours = [STORY[0], *COLOURS]  # the story's system prompt, another question
+    llm.drop_kept()
+    expected = llm.complete(terse_colours, GREEDY)
+    llm.drop_kept()
+    stream = llm.stream(STORY, GenerationSettings(max_new_tokens=40, repetition_penalty=1.0))
+    next(stream)  # the story is being generated: its stream holds the system prompt
+    joined = llm.complete(terse_colours, GREEDY)
+    for _ in stream:
+        pass
+    assert joined == expected and expected.cached_prompt_tokens == 0
+    assert joined.cached_prompt_tokens >= 8  # the common start came from the story's cells
