@@ -5,12 +5,18 @@ Same GGUF file, same prompts, same thread count, each side in its own process. F
 * single stream, greedy, ``--tokens`` new tokens: tokens/s (prompt read included, as a client sees it);
 * ``--streams`` concurrent conversations: aggregate tokens/s. The baseline runs them one after
   another (one ``Llama`` object is not thread-safe: that is what a server built on it does);
-  modelbay's run them at once in threads (continuous batching);
+  modelbay's run them at once in threads (continuous batching). Before each request both sides drop
+  what earlier requests left in the KV cache; within the concurrent run modelbay's engine reads the
+  prompts' common start (the chat template's default system prompt) once and copies it;
 * time to first token, p50 over the short prompts, single stream;
 * prefill tokens/s on a ~600-token prompt (three passages of context; 1 new token);
 * time to first token of a conversation's next turn after that prompt, where each side may reuse
   what it already read (llama-cpp-python's ``Llama`` keeps the longest shared prefix; so does
   modelbay's engine). Everywhere else each side reads every prompt whole.
+
+The baseline side could share a prompt start only between requests it runs one after another, and
+its reset before each request (to time whole prompts) rules that out; a server built on it would keep
+the last prompt's prefix, which saves the 8 requests at most the same common start.
 
 Best of ``--repeats`` alternating runs for each figure, so a burst of load on a shared machine
 hurts both sides alike. Each side runs in a process of its own, as it would in production: llama.cpp
