@@ -56,7 +56,8 @@ class Sequence:
         self.closed = False  # its consumer stopped reading (a closed stream)
         self.slot: int | None = None  # its sequence id in the KV cache while it runs
         self.read = 0  # prompt tokens in the KV cache
-        self.reused = 0  # of those, the ones an earlier request left there (not read again)
+        self.reused = 0  # of those, the ones not read again: left by an earlier request or copied from a running one
+        self.waits = 0  # steps it waited for another to read a prompt start it then copied (llamacpp_slots)
         self.fed: list[int] = []  # reply tokens fed back to the model (their cells are in the KV cache)
         self.pending: int | None = None  # the last sampled token, fed to the model at the next step
         self.reply = b""

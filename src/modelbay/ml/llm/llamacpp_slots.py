@@ -27,6 +27,8 @@ from typing import Protocol
 
 #: a new sequence copies a running one's stream when that saves reading at least this many prompt tokens
 MIN_SHARED_TOKENS = 8
+#: steps a new sequence may wait for another to read a common prompt start (each wait copies a longer one)
+MAX_WAITS = 2
 
 
 class Holder(Protocol):
@@ -37,6 +39,7 @@ class Holder(Protocol):
     slot: int | None
     read: int
     reused: int
+    waits: int
 
 
 def cells(seq: Holder) -> list[int]:
@@ -94,10 +97,13 @@ class Slots:
     def defer(self, seq: Holder, readers: list[Holder]) -> bool:
         """True when ``seq`` has read nothing yet and one of this step's ``readers`` (their ``read`` already
         counting this step's tokens) will hold a prefix of its prompt that it can copy at the next step."""
-        if seq.read != seq.reused or seq.fed:
+        if seq.read != seq.reused or seq.fed or seq.waits >= MAX_WAITS:
             return False
         _, shared = _longest_prefix(seq, readers, cells)
-        return min(shared, len(seq.prompt_ids) - 1) >= seq.read + MIN_SHARED_TOKENS
+        if min(shared, len(seq.prompt_ids) - 1) < seq.read + MIN_SHARED_TOKENS:
+            return False
+        seq.waits += 1
+        return True
 
     def close_gaps(self, running: list[Holder]) -> None:
         """Move the highest running sequence into the lowest free stream below it until the running
