@@ -65,18 +65,29 @@ def chinese_items(held_out: float, seed: int):
     return docs, qa
 
 
-def time_to_first_token(task, kb: str, questions: list[str]) -> list[float]:
-    """Seconds to the first answer text of each question; a first, untimed one loads the LLM."""
+def time_to_first_token(task, kb: str, questions: list[str], users: int = 1) -> list[float]:
+    """Seconds to the first answer text of each question, asked by ``users`` at once (in groups); a first,
+    untimed question loads the LLM."""
+    import threading
+
     for _ in task.generate(task.coerce({"kb": kb, "question": questions[0]})):
         pass
-    times = []
-    for q in questions:
-        item = task.coerce({"kb": kb, "question": q})
+    times: list[float] = []
+
+    def ask(question: str) -> None:
+        item = task.coerce({"kb": kb, "question": question})
         start = time.perf_counter()
         for piece, _ in task.generate(item):
             if piece:
                 times.append(time.perf_counter() - start)
                 break
+
+    for first in range(0, len(questions), users):
+        group = [threading.Thread(target=ask, args=(q,)) for q in questions[first:first + users]]
+        for thread in group:
+            thread.start()
+        for thread in group:
+            thread.join()
     return times
 
 
@@ -90,6 +101,7 @@ def main() -> None:
     parser.add_argument("--unanswerable", type=float, default=0.15, help="share of questions the documents lack")
     parser.add_argument("--extractive", action="store_true", help="answer without the LLM")
     parser.add_argument("--ttft", type=int, default=10, help="questions timed for the first answer token")
+    parser.add_argument("--users", type=int, default=1, help="questions asked at once when timing the first token")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-eval", action="store_true", help="only ingest and time the first answer token")
     parser.add_argument("--model", default="assistant-default", help="assistant spec (assistant-large: the 1.5B LLM)")
@@ -126,10 +138,10 @@ def main() -> None:
     if not args.extractive and args.ttft:
         task = load_task("assistant", args.model)
         answerable = [r["question"] for r in qa if r["answer"] is not None][: args.ttft]
-        times = time_to_first_token(task, "rc", answerable)
+        times = time_to_first_token(task, "rc", answerable, args.users)
         if times:
             print(f"time to first answer token: p50 {statistics.median(times):.2f} s, max {max(times):.2f} s "
-                  f"over {len(times)} answers (3 passages)")
+                  f"over {len(times)} answers (3 passages, {args.users} asking at once)")
 
 
 if __name__ == "__main__":
