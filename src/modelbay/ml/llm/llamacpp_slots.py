@@ -85,10 +85,10 @@ class Slots:
         """Each sequence that has read nothing yet copies the stream of the running sequence whose cells
         hold the longest prefix of its prompt, when that saves at least ``MIN_SHARED_TOKENS``."""
         for seq in running:
-            if seq.read != seq.reused or seq.fed:
+            if not _fresh(seq):
                 continue  # already reading: its own cells are in its stream
             donor, shared = _longest_prefix(seq, [other for other in running if other is not seq], cells)
-            if donor is None or min(shared, len(seq.prompt_ids) - 1) < seq.read + MIN_SHARED_TOKENS:
+            if donor is None or not _worth_copying(seq, shared):
                 continue
             with self.native.lock:
                 self.native.copy_sequence(donor.slot, seq.slot)
@@ -97,10 +97,10 @@ class Slots:
     def defer(self, seq: Holder, readers: list[Holder]) -> bool:
         """True when ``seq`` has read nothing yet and one of this step's ``readers`` (their ``read`` already
         counting this step's tokens) will hold a prefix of its prompt that it can copy at the next step."""
-        if seq.read != seq.reused or seq.fed or seq.waits >= MAX_WAITS:
+        if not _fresh(seq) or seq.waits >= MAX_WAITS:
             return False
         _, shared = _longest_prefix(seq, readers, cells)
-        if min(shared, len(seq.prompt_ids) - 1) < seq.read + MIN_SHARED_TOKENS:
+        if not _worth_copying(seq, shared):
             return False
         seq.waits += 1
         return True
@@ -114,15 +114,15 @@ class Slots:
             gaps = [slot for slot in self.free if lowest < slot < top.slot]
             if not gaps:
                 return
-            target = min(gaps)
+            target, held = min(gaps), cells(top)
             with self.native.lock:
-                if cells(top):
+                if held:
                     self.native.copy_sequence(top.slot, target)
                 else:
                     self.native.forget(target)
             self.free.remove(target)
             self.kept.pop(target, None)
-            self.kept[top.slot] = cells(top)
+            self.kept[top.slot] = held
             self.free.append(top.slot)
             top.slot = target
 
@@ -135,6 +135,17 @@ class Slots:
                 self.native.forget(seq.slot)
                 reuse = 0
         seq.read = seq.reused = reuse
+
+
+def _fresh(seq: Holder) -> bool:
+    """Nothing read into its stream yet beyond the cells it took over (kept or copied)."""
+    return seq.read == seq.reused and not seq.fed
+
+
+def _worth_copying(seq: Holder, shared: int) -> bool:
+    """A copy of ``shared`` cells saves at least ``MIN_SHARED_TOKENS`` over what ``seq`` already holds
+    (its prompt's last token is always read, for its logits)."""
+    return min(shared, len(seq.prompt_ids) - 1) >= seq.read + MIN_SHARED_TOKENS
 
 
 def _longest_prefix(seq: Holder, others: list[Holder], tokens_of) -> tuple[Holder | None, int]:
