@@ -25,7 +25,9 @@ def step_times(native, streams: int, steps: int) -> dict[int, float]:
         if code != 0:
             raise RuntimeError(f"llama_decode returned {code} reading the prompt of sequence {seq}")
     position = [len(prompt)] * streams
-    sizes = sorted({1, *[2 ** k for k in range(1, streams.bit_length()) if 2 ** k < streams], streams})
+    sizes = [1]
+    while sizes[-1] < streams:
+        sizes.append(min(2 * sizes[-1], streams))
     medians = {}
     for rows in sizes:
         seconds = []
@@ -49,15 +51,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12)
     args = parser.parse_args()
 
-    import llama_cpp
-
     from modelbay.core.catalog import resolve
     from modelbay.ml.llm.llamacpp_native import NativeModel
 
     resolved = resolve(args.model)
     native = NativeModel(resolved.file(resolved.spec.options["gguf_file"]), context_tokens=1024,
                          sequences=args.streams, batch_tokens=512, threads=args.threads)
-    print(llama_cpp.llama_print_system_info().decode(errors="replace"))
+    # llama_cpp only through NativeModel: it sets libgomp's spinning before llama.cpp links it (core.loading)
+    print(native.lib.llama_print_system_info().decode(errors="replace"))
     medians = step_times(native, args.streams, args.steps)
     one = medians[1]
     print(f"{'sequences':>9}  {'step, ms':>8}  {'x one sequence':>14}  {'tokens/s vs one':>15}")
