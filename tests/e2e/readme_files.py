@@ -38,6 +38,12 @@ ZH_REVIEWS = [("这家店的服务太好了，下次还来", "positive"), ("质�
               ("东西不错，价格实惠", "positive"), ("太差了，再也不买了", "negative"), ("质量很差，用了一天就坏了", "negative"),
               ("客服态度恶劣", "negative"), ("发货太慢，非常失望", "negative")]
 
+#: a team's own unlabelled customer messages (my_messages.csv: a text column only), for method=distill
+MY_MESSAGES = ["My order arrived two weeks late and the box was crushed.", "Still waiting for my refund after a month.",
+               "I was on hold for two hours and then the call dropped.", "The app charged me twice and support ignores me.",
+               "Thank you, the replacement arrived the next day!", "Great service, the staff were friendly and quick.",
+               "Love the new update, everything works perfectly.", "The courier was polite and the parcel came early."]
+
 
 def make_readme_files(root: Path) -> dict[str, str]:
     """Write every file the README's examples use into ``root``; returns {name: why it is missing} for any not made."""
@@ -165,6 +171,7 @@ def _tables(root: Path) -> None:
                [[t, label] for label, texts in TICKETS.items() for text in texts for t in (text, text.upper())])
     _write_csv(root / "holdout.csv", ["text", "label"], [[t, label] for label, texts in HOLDOUT.items() for t in texts])
     _write_csv(root / "reviews.csv", ["review", "verdict"], [list(row) for row in ZH_REVIEWS])
+    _write_csv(root / "my_messages.csv", ["text"], [[t] for t in MY_MESSAGES])
     lines = ['"the parcel came a week late"', json.dumps({"text": "great support, thank you!"}), '"太差了"']
     (root / "tickets.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     rows = _customers()

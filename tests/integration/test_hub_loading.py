@@ -112,3 +112,18 @@ def test_a_hub_chat_checkpoint_runs_on_the_transformers_runtime(tiny_hub_chat_mo
     assert "".join(task.stream(task.coerce(value))) == out.text
     fresh = load_language_model(resolve("tiny-chat"))  # a second load of the same files answers the same
     assert fresh.complete(value["messages"], task.coerce(value).settings()).text == out.text
+
+
+def test_reply_logprobs_on_the_transformers_runtime_are_a_distribution_and_follow_the_chain_rule(tiny_hub_chat_model):
+    import math
+
+    from modelbay.core.catalog import resolve
+    from modelbay.ml.llm.loading import load_language_model
+
+    llm = load_language_model(resolve("tiny-chat"))
+    messages = [{"role": "user", "content": "refund please"}]
+    tokens = list(llm.tokenizer.get_vocab())  # special tokens too: each is one token in text
+    first = dict(zip(tokens, llm.reply_logprobs(messages, tokens)))
+    assert math.isclose(sum(math.exp(s) for s in first.values()), 1.0, rel_tol=1e-4)
+    pairs = llm.reply_logprobs(messages, [f"refund {t}" for t in tokens])  # P(refund, t) for every next token t
+    assert math.isclose(sum(math.exp(p) for p in pairs), math.exp(first["refund"]), rel_tol=1e-4)

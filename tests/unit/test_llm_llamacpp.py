@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 import threading
 
 import pytest
@@ -146,6 +147,19 @@ def test_token_logprobs_prefer_real_text_to_shuffled_words(llm):
     scores = llm.token_logprobs(real)
     assert all(s <= 0 for s in scores) and mean(scores) > mean(llm.token_logprobs(shuffled))
 
+
+
+def test_reply_logprobs_rank_the_greedy_reply_first_and_roll_back_between_replies(llm):
+    greedy = llm.complete(COLOURS, GenerationSettings(max_new_tokens=3, repetition_penalty=1.0)).text
+    replies = [greedy, "Banana", "Zebra crossing", greedy, "Red"]
+    scores = llm.reply_logprobs(COLOURS, replies)
+    assert all(s < 0 for s in scores)
+    assert scores[0] == max(scores) and scores[3] == scores[0]  # the cells of the replies between were dropped
+    assert scores[2] < scores[1]  # a longer unlikely reply costs more
+    single = llm.reply_logprobs(COLOURS, ["Red", "Blue", "Green", "Sure", "Here"])  # one token each
+    assert sum(math.exp(s) for s in single) <= 1.0
+    with pytest.raises(BadInput, match="at least one token"):
+        llm.reply_logprobs(COLOURS, ["Red", ""])
 
 def test_only_the_worker_thread_calls_into_llama_cpp(llm):
     """libgomp keeps pool threads per calling thread; a second caller would slow every barrier (engine docstring)."""

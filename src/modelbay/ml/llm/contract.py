@@ -89,3 +89,7 @@ class ScoresText(Protocol):
 
     def token_logprobs(self, text: str) -> list[float]:
         """Natural-log likelihood of each token of ``text`` given the ones before (the first is not scored)."""
+
+    def reply_logprobs(self, messages: Sequence[Message], replies: Sequence[str]) -> list[float]:
+        """Natural-log likelihood of each candidate reply to ``messages`` (summed over its tokens), the chat
+        template's generation prompt applied: how likely the model is to answer exactly that (zero-shot labels)."""

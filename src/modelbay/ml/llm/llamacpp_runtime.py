@@ -137,24 +137,61 @@ class LlamaCppLM(BatchCompletion):
 
     def _score(self, ids: list[int]) -> list[float]:
         """:meth:`token_logprobs` on the worker thread, in the sequence slot kept for scoring."""
-        import numpy as np
-
-        seq, chunk, scores = self.native.sequences - 1, self.native.batch_tokens, []
+        seq = self.native.sequences - 1
         with self.native.lock:
             try:
-                for start in range(0, len(ids) - 1, chunk):
-                    part = ids[start:start + chunk]
-                    if self.native.decode([(t, start + k, seq, True) for k, t in enumerate(part)]) != 0:
-                        raise BadInput("the model is too busy to score text now (its KV cache is full); retry")
-                    for k in range(len(part)):
-                        if start + k + 1 < len(ids):
-                            row = self.native.logits(k).astype(np.float64)
-                            top = row.max()
-                            log_total = top + np.log(np.exp(row - top).sum())
-                            scores.append(float(row[ids[start + k + 1]] - log_total))
+                rows = self._log_softmax_rows(ids[:-1], 0, seq)
+            finally:
+                self.native.forget(seq)
+        return [float(row[token]) for row, token in zip(rows, ids[1:])]
+
+    def reply_logprobs(self, messages: Sequence[Message], replies: Sequence[str]) -> list[float]:
+        """log P(reply | messages) for each candidate: the prompt is read once, each reply after it in turn."""
+        prompt = self.prompt_tokens(messages)
+        coded = [self.native.tokenize(reply, special=False) for reply in replies]
+        if not all(coded):
+            raise BadInput("every candidate reply needs at least one token; got an empty one")
+        longest = len(prompt) + max(len(ids) for ids in coded)
+        if longest > self.context_tokens:
+            raise BadInput(f"the prompt and its longest reply are {longest} tokens; the model reads at most "
+                           f"{self.context_tokens}", hint="shorten the text")
+        return self._engine.call(lambda: self._score_replies(prompt, coded))
+
+    def _score_replies(self, prompt: list[int], replies: list[list[int]]) -> list[float]:
+        """:meth:`reply_logprobs` on the worker thread: the replies share the prompt's cells, each rolled back after."""
+        seq, scores = self.native.sequences - 1, []
+        with self.native.lock:
+            try:
+                first = self._log_softmax_rows(prompt, 0, seq, last_only=True)[-1]
+                for reply in replies:
+                    total = float(first[reply[0]])
+                    if len(reply) > 1:
+                        rows = self._log_softmax_rows(reply[:-1], len(prompt), seq)
+                        total += sum(float(row[token]) for row, token in zip(rows, reply[1:]))
+                        if not self.native.forget_from(seq, len(prompt)):  # a model that can't roll back: read again
+                            self.native.forget(seq)
+                            self._log_softmax_rows(prompt, 0, seq, last_only=True)
+                    scores.append(total)
             finally:
                 self.native.forget(seq)
         return scores
+
+    def _log_softmax_rows(self, ids: list[int], position: int, seq: int, last_only: bool = False) -> list:
+        """Decode ``ids`` into ``seq`` from ``position`` on (in chunks); the log-softmax of the logits after each
+        token (after the last one only, with ``last_only``)."""
+        import numpy as np
+
+        rows, chunk = [], self.native.batch_tokens
+        for start in range(0, len(ids), chunk):
+            part = ids[start:start + chunk]
+            wanted = [not last_only or start + k == len(ids) - 1 for k in range(len(part))]
+            if self.native.decode([(t, position + start + k, seq, w) for k, (t, w) in enumerate(zip(part, wanted))]) != 0:
+                raise BadInput("the model is too busy to score text now (its KV cache is full); retry")
+            for k in (k for k, w in enumerate(wanted) if w):
+                row = self.native.logits(k).astype(np.float64)
+                top = row.max()
+                rows.append(row - (top + np.log(np.exp(row - top).sum())))
+        return rows
 
 
 def load_llamacpp_lm(resolved) -> LlamaCppLM:

@@ -110,6 +110,25 @@ class TransformersLM(BatchCompletion):
         logp = torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(ids[1:], device=logits.device)[:, None])
         return logp[:, 0].tolist()
 
+    def reply_logprobs(self, messages: Sequence[Message], replies: Sequence[str]) -> list[float]:
+        """log P(reply | messages) for each candidate reply, summed over its tokens."""
+        import torch
+
+        prompt = self.prompt_tokens(messages)
+        scores = []
+        for reply in replies:
+            ids = self.tokenizer(reply, add_special_tokens=False)["input_ids"]
+            if not ids:
+                raise BadInput("every candidate reply needs at least one token; got an empty one")
+            if len(prompt) + len(ids) > self.context_tokens:
+                raise BadInput(f"the prompt and a reply are {len(prompt) + len(ids)} tokens; the model reads at most "
+                               f"{self.context_tokens}", hint="shorten the text")
+            with torch.inference_mode():
+                logits = self.lm(torch.tensor([prompt + ids], device=self.lm.device)).logits[0, len(prompt) - 1:-1]
+            logp = torch.log_softmax(logits.float(), dim=-1).gather(1, torch.tensor(ids, device=logits.device)[:, None])
+            scores.append(float(logp.sum()))
+        return scores
+
 
 def _generated(row) -> Generated:
     return Generated(text=row.text, finish_reason=row.finish_reason, prompt_tokens=len(row.request.prompt_ids),

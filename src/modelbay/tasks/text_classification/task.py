@@ -11,6 +11,9 @@ Model kinds (``options.backend`` in the catalog spec):
   labels in ``config.id2label``). Trained by ``modelbay.tasks.text_classification.finetune`` (``method=finetune``).
 * ``setfit`` — a few-shot model: a contrastively fine-tuned sentence encoder with a logistic
   head (``setfit_model.py``). Trained by ``modelbay.tasks.text_classification.setfit`` (``method=setfit``).
+* ``zero-shot`` — the shared chat LLM picks the label from an instruction and the label names
+  (``zero_shot.py``); written by ``method=zero-shot``, no training. A good teacher for ``method=distill``
+  (``distill.py``), which trains an ``embedding-head`` on a teacher's labels of unlabelled texts.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ...core.task import Task, TaskInput
 from ...core.types import ClassificationOutput, classification_outputs
 from .model import EmbeddingHead
 from .setfit_model import SetFitClassifier
+from .zero_shot import ZeroShotLLM
 
 
 class TextInput(TaskInput):
@@ -98,7 +102,10 @@ class TransformerClassifier:
 
 
 BACKENDS = {"embedding-head": EmbeddingHead, "vader": VaderBackend, "snownlp": SnowNLPBackend,
-            "transformer": TransformerClassifier, "setfit": SetFitClassifier}
+            "transformer": TransformerClassifier, "setfit": SetFitClassifier, "zero-shot": ZeroShotLLM}
+TRAINING_METHODS = ("head", "finetune", "setfit", "distill", "zero-shot")
+#: options every method takes besides its config's fields
+COMMON_OPTIONS = ("method", "text_col", "label_col", "format", "language")
 
 
 @register
@@ -136,36 +143,47 @@ class TextClassification(Task[TextInput, ClassificationOutput], Trainable, Evalu
         * ``setfit`` — few-shot (8–64 examples per class): contrastive fine-tuning of a sentence
           encoder, then a logistic head (``modelbay.tasks.text_classification.setfit``): any
           ``SetFitConfig`` field (``base``, ``pairs_per_example``, ``epochs``, ``seed``, …).
+        * ``distill`` — a ``teacher`` model labels the texts (a label column is optional and not trained
+          on), then a head learns its labels (``distill.py``): ``teacher``, ``min_confidence`` and any
+          ``HeadConfig`` field.
+        * ``zero-shot`` — no training: the chat LLM will pick among ``labels`` (or the file's labels)
+          following ``instruction``/``template`` (``zero_shot.py``).
 
-        Both take ``text_col``/``label_col`` (columns of the CSV/JSONL file) and ``language``.
+        All take ``text_col``/``label_col`` (columns of the CSV/JSONL file) and ``language``.
         """
-
-        from .head import HeadConfig, train_embedding_head
 
         options = dict(options)
         method = options.pop("method", "head")
-        if method not in ("head", "finetune", "setfit"):
-            raise BadInput(f"unknown training method {method!r}; known: head, finetune, setfit")
-        records = cls.load_data(data, {k: options.pop(k, None) for k in ("text_col", "label_col", "format")})
+        if method not in TRAINING_METHODS:
+            raise BadInput(f"unknown training method {method!r}; known: {', '.join(TRAINING_METHODS)}")
+        columns = {k: options.pop(k, None) for k in ("text_col", "label_col", "format")}
         language = options.pop("language", None)
         extra = {"languages": [language] if isinstance(language, str) else list(language)} if language else {}
+        extra["data_file"] = str(data)
+        if method in ("distill", "zero-shot"):  # the label column is optional: a teacher or an LLM supplies labels
+            from .distill import read_texts
+
+            texts = read_texts(data, columns["text_col"], columns["label_col"], columns["format"])
+            return _label_free_fit(method, texts, out_dir, options, name=name, task=cls.name,
+                                   progress=progress, card_extra=extra)
+        records = cls.load_data(data, columns)
         if method == "finetune":
             from .finetune import config_from_options, finetune
 
             return finetune(records, out_dir, config_from_options(options), name=name, task=cls.name,
-                            progress=progress, data_file=data, card_extra={**extra, "data_file": str(data)})
+                            progress=progress, data_file=data, card_extra=extra)
         from ...ml.options import config_from_options
 
         if method == "setfit":
             from .setfit import SetFitConfig, train_setfit
 
-            config = config_from_options(SetFitConfig, options, also_known=("method", "text_col", "label_col", "format", "language"))
-            return train_setfit(records, out_dir, config, name=name, task=cls.name, progress=progress,
-                                card_extra={"data_file": str(data), **extra})
-        config = config_from_options(HeadConfig, options, also_known=("method", "text_col", "label_col", "format", "language"))
-        return train_embedding_head(records, out_dir, config, name=name, task=cls.name,
-                                    progress=progress, card_extra={"options": {"backend": "embedding-head"},
-                                                                   "data_file": str(data), **extra})
+            config = config_from_options(SetFitConfig, options, also_known=COMMON_OPTIONS)
+            return train_setfit(records, out_dir, config, name=name, task=cls.name, progress=progress, card_extra=extra)
+        from .head import HeadConfig, train_embedding_head
+
+        config = config_from_options(HeadConfig, options, also_known=COMMON_OPTIONS)
+        return train_embedding_head(records, out_dir, config, name=name, task=cls.name, progress=progress,
+                                    card_extra={"options": {"backend": "embedding-head"}, **extra})
 
     def setup(self, model, device="cpu") -> None:
         super().setup(model, device)
@@ -184,3 +202,21 @@ class TextClassification(Task[TextInput, ClassificationOutput], Trainable, Evalu
 
     def postprocess(self, raw, items):
         return classification_outputs(self.backend.labels, raw)
+
+
+def _label_free_fit(method: str, records, out_dir, options, *, name: str, task: str, progress, card_extra):
+    """``distill`` (a head on a teacher's labels) or ``zero-shot`` (an LLM classifier's config, nothing trained)."""
+    from ...ml.options import config_from_options
+
+    if method == "zero-shot":
+        from .zero_shot import create_zero_shot
+
+        return create_zero_shot(records, out_dir, options, name=name, task=task, card_extra=card_extra)
+    from .distill import DistillConfig, distill
+    from .head import HeadConfig
+
+    own = {k: options.pop(k) for k in ("teacher", "min_confidence") if k in options}
+    head = config_from_options(HeadConfig, options, also_known=(*COMMON_OPTIONS, "teacher", "min_confidence"))
+    config = config_from_options(DistillConfig, own)
+    config.head = head
+    return distill(records, out_dir, config, name=name, task=task, progress=progress, card_extra=card_extra)
