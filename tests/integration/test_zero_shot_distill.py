@@ -111,3 +111,27 @@ def test_distillation_needs_a_teacher_and_keeps_only_confident_labels(fresh_sett
     with pytest.raises(BadInput, match="fewer than 2 labels with 2 texts"):
         TextClassification.fit(data, tmp_path / "m", {"method": "distill", "teacher": "sentiment-vader",
                                                       "min_confidence": 0.9999})
+
+
+@pytest.mark.slow
+def test_distillation_trains_a_labelled_file_beside_the_teachers_labels(fresh_settings, tmp_path):
+    from modelbay.tasks.text_classification.task import TextClassification
+
+    data, given = tmp_path / "messages.csv", tmp_path / "rated.jsonl"
+    with open(data, "w", newline="") as fh:
+        csv.writer(fh).writerows([["text"], *[[t] for t in POSITIVE + NEGATIVE]])
+    rated = [{"text": "the parcel never came", "label": "negative"}, {"text": "a lovely surprise", "label": "positive"},
+             {"text": "two hours on hold", "label": "negative"}, {"text": "quick and kind staff", "label": "positive"}]
+    given.write_text("".join(json.dumps(row) + "\n" for row in rated))
+    options = {"method": "distill", "teacher": "sentiment-vader", "labelled_data": str(given), "hidden_sizes": ""}
+    card = TextClassification.fit(data, tmp_path / "m", options)
+    report = card["distillation"]
+    assert report["kept"] == 20 and report["labelled_rows"] == 4 and report["labelled_data"] == str(given)
+    assert card["data"]["n_train"] + card["data"]["n_validation"] == 24
+
+    given.write_text("".join(json.dumps(row) + "\n" for row in [*rated, {"text": "where is it?", "label": "neutral"}]))
+    with pytest.raises(BadInput, match=r"labels the teacher does not give: \['neutral'\]"):
+        TextClassification.fit(data, tmp_path / "m2", options)
+    given.write_text("".join(json.dumps(row) + "\n" for row in [*rated, {"text": "no label here"}]))
+    with pytest.raises(BadInput, match="1 of 5 rows have no label"):
+        TextClassification.fit(data, tmp_path / "m3", options)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.errors import BadInput
-from ...data.roots import label_counts
+from ...data.roots import label_counts, names
 from ...ml.progress import reporter
 from .head import HeadConfig, train_embedding_head
 
@@ -36,6 +36,7 @@ class DistillConfig:
 
     teacher: str = ""
     min_confidence: float = 0.0  # texts whose teacher probability for its own label is below this are left out
+    labelled_data: str = ""  # a labelled table (text, label) trained on beside the teacher's labels, as it is
     head: HeadConfig | None = None
 
 
@@ -49,7 +50,7 @@ def read_texts(path: str | Path, text_col: str | None = None, label_col: str | N
     for where, row in read_table(path, fmt):
         text = row.get(text_col)
         if text is None:
-            raise BadInput(f"{path} row {where}: no column {text_col!r}; columns present: {sorted(row)}",
+            raise BadInput(f"{path} row {where}: no column {text_col!r}; {names(sorted(row), 'columns present')}",
                            hint="choose the text column with --text-col (text_col option)")
         if str(text).strip():
             label = row.get(label_col)
@@ -68,13 +69,32 @@ def distill(records: list[dict[str, Any]], out_dir: str | Path, config: DistillC
                        "model, e.g. sentiment-llm-large)")
     if not 0.0 <= config.min_confidence < 1.0:
         raise BadInput(f"min_confidence must be in [0, 1), got {config.min_confidence}")
+    given = labelled_rows(config.labelled_data) if config.labelled_data else []  # its errors before the slow part
     started = time.perf_counter()
     labelled = teacher_labels(config.teacher, [str(rec["text"]) for rec in records], progress)
     training, report = confident_records(records, labelled, config.min_confidence)
     report = {"teacher": config.teacher, **report, "teacher_seconds": round(time.perf_counter() - started, 1)}
+    if given:
+        unknown = sorted({row["label"] for row in given} - set(labelled.names))
+        if unknown:
+            raise BadInput(f"labelled_data {config.labelled_data}: {names(unknown, 'labels the teacher does not give')};"
+                           f" its labels: {labelled.names}", hint="rename them to the teacher's labels, or choose "
+                           "a teacher with them")
+        training += given
+        report |= {"labelled_data": config.labelled_data, "labelled_rows": len(given)}
     return train_embedding_head(training, out_dir, config.head or HeadConfig(), name=name, task=task,
                                 progress=progress, card_extra={"options": {"backend": "embedding-head"},
                                                                "distillation": report, **(card_extra or {})})
+
+
+def labelled_rows(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of ``labelled_data`` (``text`` and ``label`` columns), every one labelled."""
+    rows = read_texts(path)
+    unlabelled = sum(1 for row in rows if "label" not in row)
+    if unlabelled:
+        raise BadInput(f"labelled_data {path}: {unlabelled} of {len(rows)} rows have no label",
+                       hint="give every row a label, or leave the file out")
+    return [{**row, "source": "labelled_data"} for row in rows]
 
 
 @dataclass

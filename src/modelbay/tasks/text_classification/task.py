@@ -144,8 +144,8 @@ class TextClassification(Task[TextInput, ClassificationOutput], Trainable, Evalu
           encoder, then a logistic head (``modelbay.tasks.text_classification.setfit``): any
           ``SetFitConfig`` field (``base``, ``pairs_per_example``, ``epochs``, ``seed``, …).
         * ``distill`` — a ``teacher`` model labels the texts (a label column is optional and not trained
-          on), then a head learns its labels (``distill.py``): ``teacher``, ``min_confidence`` and any
-          ``HeadConfig`` field.
+          on), then a head learns its labels (``distill.py``): ``teacher``, ``min_confidence``,
+          ``labelled_data`` (a labelled file trained on beside them) and any ``HeadConfig`` field.
         * ``zero-shot`` — no training: the chat LLM will pick among ``labels`` (or the file's labels)
           following ``instruction``/``template`` (``zero_shot.py``).
 
@@ -215,8 +215,8 @@ def _label_free_fit(method: str, records, out_dir, options, *, name: str, task: 
     from .distill import DistillConfig, distill
     from .head import HeadConfig
 
-    own = {k: options.pop(k) for k in ("teacher", "min_confidence") if k in options}
-    head = config_from_options(HeadConfig, options, also_known=(*COMMON_OPTIONS, "teacher", "min_confidence"))
+    own = {k: options.pop(k) for k in ("teacher", "min_confidence", "labelled_data") if k in options}
+    head = config_from_options(HeadConfig, options, also_known=(*COMMON_OPTIONS, *own))
     config = config_from_options(DistillConfig, own)
     config.head = head
     return distill(records, out_dir, config, name=name, task=task, progress=progress, card_extra=card_extra)
