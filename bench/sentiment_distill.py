@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench/results/sentiment_distill.json"
 LABELS = ["negative", "positive"]
+sys.path.insert(0, str(ROOT / "scripts"))  # sentiment_cross_domain: the recipe and the head on cached features
 
 
 def scored(truth: list[str], predicted: list[str]) -> dict:
@@ -49,16 +50,12 @@ def scored(truth: list[str], predicted: list[str]) -> dict:
 
 
 def predict_head(model_dir: Path, texts: list[str], config, cache_dir) -> list[str]:
-    from modelbay.ml.mlp import forward, softmax
+    """The head's answers on cached embeddings (``scripts/sentiment_cross_domain.py``'s ``head_predict``)."""
+    from sentiment_cross_domain import head_predict
+
     from modelbay.tasks.text_classification.head import featurize
 
-    head = json.loads((model_dir / "head.json").read_text(encoding="utf-8"))
-    import numpy as np
-
-    arrays = np.load(model_dir / "head.npz")
-    layers = [(arrays[f"W{i}"], arrays[f"b{i}"]) for i in range(head["n_layers"])]
-    probs = softmax(forward(layers, featurize(texts, config, cache_dir=cache_dir)) / head["temperature"])
-    return [head["labels"][i] for i in probs.argmax(axis=1)]
+    return head_predict(model_dir, featurize(texts, config, cache_dir=cache_dir), LABELS)
 
 
 def students(pool, labelled, tmp: Path, with_recipe: bool, cache_dir) -> tuple[dict[str, Path], dict]:
@@ -70,7 +67,6 @@ def students(pool, labelled, tmp: Path, with_recipe: bool, cache_dir) -> tuple[d
     dirs = {"distilled (teacher labels only)": tmp / "distilled"}
     train_embedding_head(taught, dirs["distilled (teacher labels only)"], HeadConfig(), cache_dir=cache_dir)
     if with_recipe:
-        sys.path.insert(0, str(ROOT / "scripts"))
         from sentiment_cross_domain import load_recipe
 
         records, config, _ = load_recipe()

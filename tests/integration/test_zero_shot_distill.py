@@ -135,3 +135,19 @@ def test_distillation_trains_a_labelled_file_beside_the_teachers_labels(fresh_se
     given.write_text("".join(json.dumps(row) + "\n" for row in [*rated, {"text": "no label here"}]))
     with pytest.raises(BadInput, match="1 of 5 rows have no label"):
         TextClassification.fit(data, tmp_path / "m3", options)
+
+
+@pytest.mark.slow
+def test_distillation_reads_unlabelled_texts_from_a_database_table(fresh_settings, tmp_path):
+    import sqlite3
+
+    from modelbay.tasks.text_classification.task import TextClassification
+
+    db = tmp_path / "messages.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE inbox (body TEXT, rating TEXT)")
+        con.executemany("INSERT INTO inbox VALUES (?, ?)", [(t, None) for t in POSITIVE + NEGATIVE])
+    card = TextClassification.fit(f"sqlite:///{db}?table=inbox", tmp_path / "m",
+                                  {"method": "distill", "teacher": "sentiment-vader", "text_col": "body",
+                                   "label_col": "rating", "hidden_sizes": ""})
+    assert card["distillation"]["kept"] == 20 and "file_labels" not in card["distillation"]

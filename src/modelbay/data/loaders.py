@@ -48,8 +48,10 @@ def _is_empty(value: Any) -> bool:
 
 def read_labelled_table(path: str | Path, *, input_field: str, target_field: str, input_col: str | None = None,
                         target_col: str | None = None, fmt: str | None = None,
-                        path_fields: Sequence[str] = ()) -> list[dict[str, Any]]:
+                        path_fields: Sequence[str] = (), target_optional: bool = False) -> list[dict[str, Any]]:
     """Records with ``input_field`` and ``target_field`` (renamed from ``input_col``/``target_col``) and the other columns.
+
+    With ``target_optional`` the target column may be absent or empty: such records have no ``target_field``.
 
     ``path_fields`` hold file paths (audio, images): relative ones are resolved against the
     table's folder and each must exist.
@@ -65,14 +67,16 @@ def read_labelled_table(path: str | Path, *, input_field: str, target_field: str
     hint = "choose the columns with --text-col/--label-col (text_col/label_col options)"
     if fmt in ("csv", "tsv", "parquet", "database"):  # one header for all rows: name it rather than the first row
         present = list(rows[0][1])
-        for col in dict.fromkeys(columns.values()):
-            if col not in present:
+        for field, col in columns.items():
+            if col not in present and not (target_optional and field == target_field):
                 where = f"{path}:1" if fmt in ("csv", "tsv") else str(path)
                 raise BadInput(f"{where}: no column {col!r}; {names(present, 'columns present')}", hint=hint)
     records = []
     for n, row in rows:
         rec = {k: v for k, v in row.items() if k not in columns.values()}
         for field, col in columns.items():
+            if target_optional and field == target_field and _is_empty(row.get(col)):
+                continue
             if col not in row:
                 raise BadInput(f"{_where(path, fmt, n)}: missing field {col!r}; {names(sorted(row), 'fields present')}", hint=hint)
             if _is_empty(row[col]):

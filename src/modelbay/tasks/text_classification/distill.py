@@ -40,26 +40,6 @@ class DistillConfig:
     head: HeadConfig | None = None
 
 
-def read_texts(path: str | Path, text_col: str | None = None, label_col: str | None = None,
-               fmt: str | None = None) -> list[dict[str, Any]]:
-    """``{"text"[, "label"]}`` records of a table whose label column is optional (the teacher labels it)."""
-    from ...data.loaders import read_table
-
-    text_col, label_col = text_col or "text", label_col or "label"
-    records = []
-    for where, row in read_table(path, fmt):
-        text = row.get(text_col)
-        if text is None:
-            raise BadInput(f"{path} row {where}: no column {text_col!r}; {names(sorted(row), 'columns present')}",
-                           hint="choose the text column with --text-col (text_col option)")
-        if str(text).strip():
-            label = row.get(label_col)
-            records.append({"text": str(text), **({"label": str(label)} if label not in (None, "") else {})})
-    if not records:
-        raise BadInput(f"{path}: no non-empty texts in column {text_col!r}")
-    return records
-
-
 def distill(records: list[dict[str, Any]], out_dir: str | Path, config: DistillConfig, *, name: str = "model",
             task: str = "text-classification", progress: bool | Callable[[str, int, int], None] = False,
             card_extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -89,12 +69,14 @@ def distill(records: list[dict[str, Any]], out_dir: str | Path, config: DistillC
 
 def labelled_rows(path: str | Path) -> list[dict[str, Any]]:
     """The rows of ``labelled_data`` (``text`` and ``label`` columns), every one labelled."""
-    rows = read_texts(path)
+    from ...data.loaders import read_labelled_table
+
+    rows = read_labelled_table(path, input_field="text", target_field="label", target_optional=True)
     unlabelled = sum(1 for row in rows if "label" not in row)
     if unlabelled:
         raise BadInput(f"labelled_data {path}: {unlabelled} of {len(rows)} rows have no label",
                        hint="give every row a label, or leave the file out")
-    return [{**row, "source": "labelled_data"} for row in rows]
+    return [{"text": str(row["text"]), "label": str(row["label"]), "source": "labelled_data"} for row in rows]
 
 
 @dataclass
@@ -115,10 +97,9 @@ def teacher_labels(teacher_name: str, texts: list[str], progress=False) -> Teach
     with reporter(progress) as rep:
         tick = rep.stage(f"labelling by {teacher_name}", len(texts))
         for start in range(0, len(texts), TEACHER_BATCH_TEXTS):
-            for row in teacher.backend.predict_proba(texts[start:start + TEACHER_BATCH_TEXTS]):
-                best = int(row.argmax())
-                labels.append(str(teacher.labels[best]))
-                confidence.append(float(row[best]))
+            for out in teacher([teacher.coerce(text) for text in texts[start:start + TEACHER_BATCH_TEXTS]]):
+                labels.append(str(out.label))
+                confidence.append(float(out.score))
             tick(len(labels))
     return TeacherLabels(labels, confidence, [str(label) for label in teacher.labels])
 
@@ -140,7 +121,7 @@ def confident_records(records: list[dict[str, Any]], labelled: TeacherLabels,
 
 def _agreement(records: list[dict[str, Any]], labels: list[str]) -> dict[str, Any]:
     """How often the teacher agreed with the file's own labels, when it has some (they are not trained on)."""
-    pairs = [(rec["label"], label) for rec, label in zip(records, labels) if rec.get("label") not in (None, "")]
+    pairs = [(str(rec["label"]), label) for rec, label in zip(records, labels) if "label" in rec]
     if not pairs:
         return {}
     return {"file_labels": len(pairs), "teacher_agrees_with_file_labels": round(sum(a == b for a, b in pairs) / len(pairs), 4)}

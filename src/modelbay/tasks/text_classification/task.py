@@ -122,13 +122,14 @@ class TextClassification(Task[TextInput, ClassificationOutput], Trainable, Evalu
     metric_family = "classification"
 
     @classmethod
-    def load_data(cls, path: Path, options: dict[str, Any]) -> list[dict[str, Any]]:
-        """A table (CSV, TSV, JSONL, JSON, Parquet) whose ``text_col`` / ``label_col`` become ``text`` / ``label``."""
+    def load_data(cls, path: Path, options: dict[str, Any], *, label_optional: bool = False) -> list[dict[str, Any]]:
+        """A table (CSV, TSV, JSONL, JSON, Parquet) whose ``text_col`` / ``label_col`` become ``text`` / ``label``;
+        with ``label_optional`` rows without a label are kept (a teacher or an LLM labels them)."""
         from ...data.loaders import read_labelled_table
 
         return read_labelled_table(path, input_field=cls.primary_field, target_field=cls.target_field,
                                    input_col=options.get("text_col"), target_col=options.get("label_col"),
-                                   fmt=options.get("format"))
+                                   fmt=options.get("format"), target_optional=label_optional)
 
     @classmethod
     def fit(cls, data, out_dir, options, progress=False, *, name="model"):
@@ -160,13 +161,11 @@ class TextClassification(Task[TextInput, ClassificationOutput], Trainable, Evalu
         language = options.pop("language", None)
         extra = {"languages": [language] if isinstance(language, str) else list(language)} if language else {}
         extra["data_file"] = str(data)
-        if method in ("distill", "zero-shot"):  # the label column is optional: a teacher or an LLM supplies labels
-            from .distill import read_texts
-
-            texts = read_texts(data, columns["text_col"], columns["label_col"], columns["format"])
-            return _label_free_fit(method, texts, out_dir, options, name=name, task=cls.name,
+        label_free = method in ("distill", "zero-shot")  # a teacher or the LLM supplies the labels
+        records = cls.load_data(data, columns, label_optional=label_free)
+        if label_free:
+            return _label_free_fit(method, records, out_dir, options, name=name, task=cls.name,
                                    progress=progress, card_extra=extra)
-        records = cls.load_data(data, columns)
         if method == "finetune":
             from .finetune import config_from_options, finetune
 
@@ -216,7 +215,7 @@ def _label_free_fit(method: str, records, out_dir, options, *, name: str, task: 
     from .head import HeadConfig
 
     own = {k: options.pop(k) for k in ("teacher", "min_confidence", "labelled_data") if k in options}
-    head = config_from_options(HeadConfig, options, also_known=(*COMMON_OPTIONS, *own))
+    head = config_from_options(HeadConfig, options, also_known=COMMON_OPTIONS)
     config = config_from_options(DistillConfig, own)
     config.head = head
     return distill(records, out_dir, config, name=name, task=task, progress=progress, card_extra=card_extra)
