@@ -111,22 +111,32 @@ class TransformersLM(BatchCompletion):
         return logp[:, 0].tolist()
 
     def reply_logprobs(self, messages: Sequence[Message], replies: Sequence[str]) -> list[float]:
-        """log P(reply | messages) for each candidate reply, summed over its tokens."""
+        """log P(reply | messages) for each candidate reply, summed over its tokens: the prompt is read once,
+        each reply after a copy of its KV cache."""
+        import copy
+
         import torch
 
         prompt = self.prompt_tokens(messages)
-        scores = []
-        for reply in replies:
-            ids = self.tokenizer(reply, add_special_tokens=False)["input_ids"]
-            if not ids:
-                raise BadInput("every candidate reply needs at least one token; got an empty one")
-            if len(prompt) + len(ids) > self.context_tokens:
-                raise BadInput(f"the prompt and a reply are {len(prompt) + len(ids)} tokens; the model reads at most "
-                               f"{self.context_tokens}", hint="shorten the text")
-            with torch.inference_mode():
-                logits = self.lm(torch.tensor([prompt + ids], device=self.lm.device)).logits[0, len(prompt) - 1:-1]
-            logp = torch.log_softmax(logits.float(), dim=-1).gather(1, torch.tensor(ids, device=logits.device)[:, None])
-            scores.append(float(logp.sum()))
+        coded = [self.tokenizer(reply, add_special_tokens=False)["input_ids"] for reply in replies]
+        if not all(coded):
+            raise BadInput("every candidate reply needs at least one token; got an empty one")
+        longest = len(prompt) + max(len(ids) for ids in coded)
+        if longest > self.context_tokens:
+            raise BadInput(f"the prompt and its longest reply are {longest} tokens; the model reads at most "
+                           f"{self.context_tokens}", hint="shorten the text")
+        device, scores = self.lm.device, []
+        with torch.inference_mode():
+            read = self.lm(torch.tensor([prompt], device=device), use_cache=True)
+            first = torch.log_softmax(read.logits[0, -1].float(), dim=-1)
+            for ids in coded:
+                total = float(first[ids[0]])
+                if len(ids) > 1:
+                    logits = self.lm(torch.tensor([ids[:-1]], device=device), use_cache=True,
+                                     past_key_values=copy.deepcopy(read.past_key_values)).logits[0]
+                    logp = torch.log_softmax(logits.float(), dim=-1)
+                    total += float(logp.gather(1, torch.tensor(ids[1:], device=device)[:, None]).sum())
+                scores.append(total)
         return scores
 
 
