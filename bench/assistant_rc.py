@@ -65,17 +65,17 @@ def chinese_items(held_out: float, seed: int):
     return docs, qa
 
 
-def time_to_first_token(task, kb: str, questions: list[str], users: int = 1) -> list[float]:
+def time_to_first_token(task, kb: str, questions: list[str], users: int = 1, key_sentences: int = 2) -> list[float]:
     """Seconds to the first answer text of each question, asked by ``users`` at once (in groups); a first,
     untimed question loads the LLM."""
     import threading
 
-    for _ in task.generate(task.coerce({"kb": kb, "question": questions[0]})):
+    for _ in task.generate(task.coerce({"kb": kb, "question": questions[0], "key_sentences": key_sentences})):
         pass
     times: list[float] = []
 
     def ask(question: str) -> None:
-        item = task.coerce({"kb": kb, "question": question})
+        item = task.coerce({"kb": kb, "question": question, "key_sentences": key_sentences})
         start = time.perf_counter()
         for piece, _ in task.generate(item):
             if piece:
@@ -105,6 +105,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-eval", action="store_true", help="only ingest and time the first answer token")
     parser.add_argument("--model", default="assistant-default", help="assistant spec (assistant-large: the 1.5B LLM)")
+    parser.add_argument("--key-sentences", type=int, default=2,
+                        help="sentences named to the LLM next to the question (the request's key_sentences; 0: none)")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="mb-rc-"))
@@ -127,7 +129,7 @@ def main() -> None:
     print(f"knowledge base: {len(docs)} documents, {report.chunks_added} chunks in {ingest_s:.1f} s "
           f"({report.chunks_added / ingest_s:.1f} chunks/s); {len(qa)} questions "
           f"({sum(r['answer'] is None for r in qa)} unanswerable)")
-    options = {"kb": "rc", "generate": not args.extractive, "k": 3}
+    options = {"kb": "rc", "generate": not args.extractive, "k": 3, "key_sentences": args.key_sentences}
     result = {"metrics": {}, "ci": {}, "seconds": 0.0} if args.no_eval else evaluate(
         "assistant", home / "qa.jsonl", model=args.model, options=options, progress=sys.stderr.isatty(),
         n_bootstrap=200)
@@ -138,7 +140,7 @@ def main() -> None:
     if not args.extractive and args.ttft:
         task = load_task("assistant", args.model)
         answerable = [r["question"] for r in qa if r["answer"] is not None][: args.ttft]
-        times = time_to_first_token(task, "rc", answerable, args.users)
+        times = time_to_first_token(task, "rc", answerable, args.users, args.key_sentences)
         if times:
             print(f"time to first answer token: p50 {statistics.median(times):.2f} s, max {max(times):.2f} s "
                   f"over {len(times)} answers (3 passages, {args.users} asking at once)")

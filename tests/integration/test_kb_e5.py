@@ -48,3 +48,10 @@ def test_confidence_is_higher_for_an_answerable_question_than_for_an_unrelated_o
     unrelated = kb.search("量子色动力学中的渐近自由是什么", k=1)
     assert answerable.confidence > unrelated.confidence
     assert answerable.confident and not unrelated.confident
+
+
+def test_key_sentences_find_a_paraphrase_by_meaning_when_no_word_is_shared(kb):
+    passages = ["我们每天发货，周末也发。退款会在三个工作日内原路返回。", "Express delivery costs 9 euros."]
+    found = kb.key_sentences("钱什么时候能退回来", passages, n=2)  # no BM25 term in common with either sentence
+    assert (found[0].passage, found[0].text) == (0, "退款会在三个工作日内原路返回。")
+    assert found[0].score > found[1].score > 0

@@ -14,7 +14,7 @@ processes may open the same knowledge base.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from .lexical import bm25_tokens
 from .models import AddReport, ChunkInfo, DocumentInfo, KnowledgeBaseInfo, SearchHit, SearchMode, SearchResult
 from .rerank import get_reranker
 from .search import SearchIndex
+from .sentences import KeySentence, key_sentences
 from .store import KBStore
 
 #: dense cosine of the best hit below which a search is "not confident" (the assistant then hands off). Not yet
@@ -179,6 +180,11 @@ class KnowledgeBase:
         confident = (confidence >= threshold or (shares_a_term and confidence >= threshold - LEXICAL_MARGIN)
                      if confidence is not None else any(h.bm25_score > 0 for h in hits))
         return SearchResult(query=query, mode=mode, hits=hits, confidence=confidence, confident=confident)
+
+    def key_sentences(self, query: str, passages: Sequence[str], n: int = 2) -> list[KeySentence]:
+        """The ``n`` sentences of ``passages`` (hit texts) that bear most on ``query``, by this knowledge base's
+        embedder and BM25 terms (``kb.sentences``)."""
+        return key_sentences(query, passages, n, self._get_embedder())
 
     def _current_index(self) -> SearchIndex:
         generation = self.store.generation()

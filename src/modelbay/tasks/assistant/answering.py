@@ -120,10 +120,12 @@ class Answerer:
 
     def _generated(self, item: AssistantInput, query: str, passages, base: dict, sure: float):
         from ...ml.llm import GenerationSettings
+        from .retrieval import key_sentences
 
         language = base["language"]
+        keys = key_sentences(item.kb, query, passages, item.key_sentences)
         messages = prompts.grounded_messages(query, [p.text for p in passages], [p.heading for p in passages],
-                                             language)
+                                             language, key_sentences=keys)
         # the reply may repeat the passages' words (that is what grounded means); only its own repeats are loops
         settings = GenerationSettings(max_new_tokens=item.max_new_tokens, temperature=0.0,
                                       repetition_penalty=float(self.options.get("repetition_penalty", 1.1)),

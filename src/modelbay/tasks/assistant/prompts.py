@@ -45,6 +45,7 @@ SYSTEM = {
 
 QUESTION_LABEL = {"en": "Question", "zh": "问题"}
 PASSAGES_LABEL = {"en": "Passages", "zh": "段落"}
+KEY_SENTENCES_LABEL = {"en": "Most relevant sentences", "zh": "最相关的句子"}
 
 #: what the model says when the passages do not answer the question (asked for in SYSTEM)
 DONT_KNOW = ("i don't know", "i do not know", "我不知道")
@@ -89,13 +90,22 @@ def neutralise(passage: str) -> str:
 
 
 def grounded_messages(question: str, passages: Sequence[str], headings: Sequence[str], language: Language,
-                      history: Sequence[dict[str, str]] = ()) -> list[dict[str, str]]:
-    """The chat messages that ask for an answer from ``passages`` only (numbered from 1)."""
+                      history: Sequence[dict[str, str]] = (),
+                      key_sentences: Sequence[tuple[int, str]] = ()) -> list[dict[str, str]]:
+    """The chat messages that ask for an answer from ``passages`` only (numbered from 1).
+
+    ``key_sentences``: ``(passage number, sentence)`` pairs, listed after the passages, next to the
+    question, so that a small model reads first the facts the question is about; a sentence that
+    reads as an instruction is left out (it would only say that something was removed).
+    """
     blocks = []
     for number, (text, heading) in enumerate(zip(passages, headings, strict=True), start=1):
         label = f"[{number}]" + (f" ({heading})" if heading else "")
         blocks.append(f"{label}\n<<<\n{neutralise(text)}\n>>>")
-    user = (f"{PASSAGES_LABEL[language]}:\n\n" + "\n\n".join(blocks)
+    keys = [f"- {neutralise(sentence)} [{number}]" for number, sentence in key_sentences
+            if REMOVED not in neutralise(sentence)]
+    key_block = f"\n\n{KEY_SENTENCES_LABEL[language]}:\n" + "\n".join(keys) if keys else ""
+    user = (f"{PASSAGES_LABEL[language]}:\n\n" + "\n\n".join(blocks) + key_block
             + f"\n\n{QUESTION_LABEL[language]}: {question}")
     return [{"role": "system", "content": SYSTEM[language]}, *history, {"role": "user", "content": user}]
 

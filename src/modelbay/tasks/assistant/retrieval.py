@@ -48,6 +48,17 @@ def retrieve(kb_name: str, query: str, k: int, threshold: float | None,
     return passages, float(confidence), result.confident, threshold
 
 
+def key_sentences(kb_name: str, query: str, passages: list[Passage], n: int) -> list[tuple[int, str]]:
+    """``(passage number from 1, sentence)`` of the ``n`` sentences of ``passages`` that bear most on ``query``,
+    best first (``KnowledgeBase.key_sentences``)."""
+    from ...kb.shared import shared_knowledge_base
+
+    if n <= 0 or not passages:
+        return []
+    found = shared_knowledge_base(kb_name).key_sentences(query, [p.text for p in passages], n)
+    return [(s.passage + 1, s.text) for s in found]
+
+
 def _ensure_demo() -> None:
     """Create the ``demo`` knowledge base from the shipped example documents, once."""
     from ...kb import KnowledgeBase

@@ -28,6 +28,9 @@ class AssistantInput(TaskInput):
     top_k: int = Field(3, ge=1, le=10, description="passages retrieved and given to the model")
     rerank: str | None = Field(None, max_length=200, description="catalog reranker (task rerank) that reorders the "
                                "retrieved passages before the best top_k are used; omit for hybrid order")
+    key_sentences: int = Field(
+        2, ge=0, le=5, description="sentences of the passages that bear most on the question, listed to the model "
+        "next to it (a small model then picks the right fact more often); 0: none")
     generate: bool = Field(True, description="false: answer with the best passage's sentences, no LLM")
     language: Literal["auto", "en", "zh"] = Field("auto", description="answer language; auto: the question's")
     min_confidence: float | None = Field(
