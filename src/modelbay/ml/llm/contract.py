@@ -83,6 +83,19 @@ class BatchCompletion:
             raise BadInput(f"{len(conversations)} conversations but {len(settings)} settings; give one per conversation")
 
 
+def check_replies(prompt: Sequence[int], replies: Sequence[Sequence[int]], context_tokens: int) -> None:
+    """What both runtimes check before ``reply_logprobs`` scores tokenised ``replies`` after ``prompt``:
+    every reply has a token, and the prompt with its longest reply fits the context."""
+    from ...core.errors import BadInput
+
+    if not all(replies):
+        raise BadInput("every candidate reply needs at least one token; got an empty one")
+    longest = len(prompt) + max(len(ids) for ids in replies)
+    if longest > context_tokens:
+        raise BadInput(f"the prompt and its longest reply are {longest} tokens; the model reads at most "
+                       f"{context_tokens}", hint="shorten the text")
+
+
 @runtime_checkable
 class ScoresText(Protocol):
     """A model that can score text (perplexity): both runtimes implement it."""

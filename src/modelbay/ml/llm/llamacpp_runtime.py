@@ -22,7 +22,7 @@ from dataclasses import replace
 
 from ...core.cancel import all_cancelled, current_scope
 from ...core.errors import BadInput
-from .contract import BatchCompletion, Generated, GenerationSettings, Message
+from .contract import BatchCompletion, Generated, GenerationSettings, Message, check_replies
 
 #: prompt tokens read per model call: a cancel, and other requests' next tokens, wait at most one such call
 PREFILL_CHUNK_TOKENS = 512
@@ -149,12 +149,7 @@ class LlamaCppLM(BatchCompletion):
         """log P(reply | messages) for each candidate: the prompt is read once, each reply after it in turn."""
         prompt = self.prompt_tokens(messages)
         coded = [self.native.tokenize(reply, special=False) for reply in replies]
-        if not all(coded):
-            raise BadInput("every candidate reply needs at least one token; got an empty one")
-        longest = len(prompt) + max(len(ids) for ids in coded)
-        if longest > self.context_tokens:
-            raise BadInput(f"the prompt and its longest reply are {longest} tokens; the model reads at most "
-                           f"{self.context_tokens}", hint="shorten the text")
+        check_replies(prompt, coded, self.context_tokens)
         return self._engine.call(lambda: self._score_replies(prompt, coded))
 
     def _score_replies(self, prompt: list[int], replies: list[list[int]]) -> list[float]:

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from ...core.cancel import all_cancelled
 from ...core.errors import BadInput
-from .contract import BatchCompletion, Generated, GenerationSettings, Message
+from .contract import BatchCompletion, Generated, GenerationSettings, Message, check_replies
 
 #: tokens that end a reply as surely as the tokenizer's own end-of-sequence token
 END_TOKENS = ("<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end|>")
@@ -119,12 +119,7 @@ class TransformersLM(BatchCompletion):
 
         prompt = self.prompt_tokens(messages)
         coded = [self.tokenizer(reply, add_special_tokens=False)["input_ids"] for reply in replies]
-        if not all(coded):
-            raise BadInput("every candidate reply needs at least one token; got an empty one")
-        longest = len(prompt) + max(len(ids) for ids in coded)
-        if longest > self.context_tokens:
-            raise BadInput(f"the prompt and its longest reply are {longest} tokens; the model reads at most "
-                           f"{self.context_tokens}", hint="shorten the text")
+        check_replies(prompt, coded, self.context_tokens)
         device, scores = self.lm.device, []
         with torch.inference_mode():
             read = self.lm(torch.tensor([prompt], device=device), use_cache=True)
