@@ -1,4 +1,5 @@
-"""`modelbay kb …`: knowledge bases for the assistant — create, add documents, list, show, remove, search, ask."""
+"""`modelbay kb …`: knowledge bases for the assistant — create, add documents, list, show, remove, search, ask,
+calibrate the handoff threshold."""
 
 from __future__ import annotations
 
@@ -153,6 +154,35 @@ def search(name: NameArg, query: Annotated[str, typer.Argument(help="what to loo
         reranked = f", rerank {h.rerank_score:.4f}" if h.rerank_score is not None else ""
         console.print(f"[bold]{rank}. {escape(where)}[/] (score {h.score:.4f}{reranked})\n   {escape(h.text[:300])}",
                       highlight=False)
+
+
+@kb_app.command("calibrate")
+def calibrate(name: NameArg,
+              data: Annotated[Path, typer.Option("--data", help="questions with an answer column, as for `modelbay eval "
+                                                 "assistant`; an empty answer marks one the documents do not answer")],
+              k: Annotated[int, typer.Option("-k", help="passages searched per question, as the assistant's top_k")] = 3,
+              min_answered: Annotated[float | None, typer.Option(help="answer at least this share (0-1) of the "
+                                                                 "answerable questions; default: best balanced accuracy")] = None,
+              dry_run: Annotated[bool, typer.Option("--dry-run", help="report only; keep the stored threshold")] = False,
+              as_json: JsonOption = False) -> None:
+    """Choose the handoff threshold from your own questions, marked answerable or not, and store it."""
+    from .kb.confidence import read_labelled_questions
+    from .kb.shared import shared_knowledge_base
+
+    try:
+        report = shared_knowledge_base(name).calibrate(read_labelled_questions(data), k=k, apply=not dry_run,
+                                                       min_answered=min_answered, progress=sys.stderr.isatty())
+    except _errors() as exc:
+        fail(exc)
+    if as_json:
+        return print_json(report.model_dump())
+    table = new_table("", "threshold", "answerable: answered", "unanswerable: handed off", "balanced accuracy")
+    for label, r in (("before", report.before), ("chosen", report.after)):
+        table.add_row(label, f"{r.threshold:.3f}", f"{r.answered:.1%}", f"{r.handed_off:.1%}", f"{r.balanced_accuracy:.3f}")
+    console.print(table)
+    console.print(f"{report.answerable} answerable and {report.unanswerable} unanswerable questions; the chosen row is "
+                  "measured on the same questions, so judge it on others (`modelbay eval assistant`).")
+    console.print(f"stored in {name!r}" if report.applied else "not stored (--dry-run)")
 
 
 @kb_app.command("ask")

@@ -356,6 +356,11 @@ FAQ_ROWS = [["question", "answer"],
             ["Do you ship to Switzerland?", "Yes. Deliveries to Switzerland take 5 to 7 working days; duties are included."],
             ["怎么修改收货地址？", "发货前可以在订单详情页点击修改地址；发货后请联系客服。"],
             ["支持哪些付款方式？", "支持信用卡、PayPal、支付宝和微信支付。"]]
+#: questions marked answerable (an answer) or not (empty) for `modelbay kb calibrate support --data questions.csv`
+CALIBRATION_ROWS = [["question", "answer"], ["How much does shipping cost?", "4.90 euros below 50 euros"],
+                    ["When will my refund arrive?", "within 5 business days"], ["可以用支付宝付款吗？", "可以"],
+                    ["How long is the warranty on a laptop?", "two years"], ["Do you sell gift cards?", ""],
+                    ["Can I pick up my order in a store?", ""], ["你们有实体店吗？", ""], ["Do you buy used phones?", ""]]
 
 
 def _support_documents(root: Path) -> None:
@@ -369,6 +374,7 @@ def _support_documents(root: Path) -> None:
     (docs / "shipping.md").write_text(SHIPPING_MD, encoding="utf-8")
     (docs / "returns.html").write_text(RETURNS_HTML, encoding="utf-8")
     _write_csv(root / "faq.csv", FAQ_ROWS[0], FAQ_ROWS[1:])
+    _write_csv(root / "questions.csv", CALIBRATION_ROWS[0], CALIBRATION_ROWS[1:])
     with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(root / "policies.pdf") as pdf:
         fig = Figure(figsize=(8.27, 11.69))
         fig.text(0.1, 0.9, "Warranty", fontsize=16)

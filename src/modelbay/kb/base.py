@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core.errors import BadInput
 from . import library
+from .confidence import DEFAULT_CONFIDENCE_THRESHOLD, CalibrationReport, calibrate, is_confident
 from .embedder import DEFAULT_EMBEDDING_MODEL, Embedder, get_embedder
 from .ingest import Progress, add_files
 from .lexical import bm25_tokens
@@ -30,12 +31,6 @@ from .search import SearchIndex
 from .sentences import KeySentence, key_sentences
 from .store import KBStore
 
-#: dense cosine of the best hit below which a search is "not confident" (the assistant then hands off). Not yet
-#: calibrated: an unrelated Chinese question still scored 0.80 against a Chinese FAQ (tests/integration/test_kb_e5.py)
-DEFAULT_CONFIDENCE_THRESHOLD = 0.85
-#: how much lower the cosine may be when the best hit also shares a term with the query (BM25 > 0): e5's cosines
-#: sit high for unrelated Chinese text (0.80), while an English paraphrase that shares a word scores 0.80-0.85
-LEXICAL_MARGIN = 0.05
 MAX_K = 100
 _MODES = ("hybrid", "bm25", "dense")
 
@@ -47,11 +42,15 @@ class KnowledgeBase:
         self.name = name
         self.folder = folder
         self.store = KBStore(folder / library.DB_FILE)
-        self.settings = self.store.settings()
         self._embedder = embedder
         self._index: SearchIndex | None = None
         self._index_lock = threading.Lock()
         self._write_lock = threading.Lock()
+
+    @property
+    def settings(self) -> dict:
+        """The stored settings, read at each use: another process (``modelbay kb calibrate``) may change them."""
+        return self.store.settings()
 
     @classmethod
     def create(cls, name: str, *, embedding_model: str | None = DEFAULT_EMBEDDING_MODEL, chunk_max_chars: int = 600,
@@ -176,10 +175,27 @@ class KnowledgeBase:
         dense_scores = [h.dense_score for h in hits if h.dense_score is not None]
         confidence = max(dense_scores) if dense_scores and mode != "bm25" else None
         shares_a_term = bool(hits) and hits[0].bm25_score > 0
-        # two signals: the dense cosine alone, or a little less of it when the best hit also shares a word
-        confident = (confidence >= threshold or (shares_a_term and confidence >= threshold - LEXICAL_MARGIN)
-                     if confidence is not None else any(h.bm25_score > 0 for h in hits))
+        confident = (bool(is_confident(confidence, shares_a_term, threshold)) if confidence is not None
+                     else any(h.bm25_score > 0 for h in hits))
         return SearchResult(query=query, mode=mode, hits=hits, confidence=confidence, confident=confident)
+
+    def calibrate(self, questions: Sequence[tuple[str, bool]], *, k: int = 3, apply: bool = True,
+                  min_answered: float | None = None, progress: Progress = None) -> CalibrationReport:
+        """Choose the handoff threshold from ``(question, answerable)`` pairs (``kb.confidence``); store it unless
+        ``apply=False``."""
+        if not self.settings["embedding_model"]:
+            raise BadInput(f"knowledge base {self.name!r} is BM25-only: it has no similarity threshold to calibrate",
+                           hint="create it with an embedding model (the default) to get one")
+        report = calibrate(self.name, questions, lambda question: self.search(question, k=k, mode="hybrid"),
+                           float(self.settings["confidence_threshold"]), min_answered=min_answered, progress=progress)
+        if apply:
+            self.set_confidence_threshold(report.after.threshold)
+        return report.model_copy(update={"applied": apply})
+
+    def set_confidence_threshold(self, threshold: float) -> None:
+        if not 0.0 < threshold < 1.0:
+            raise BadInput(f"the confidence threshold is a cosine between 0 and 1, got {threshold}")
+        self.store.update_settings({"confidence_threshold": float(threshold)})
 
     def key_sentences(self, query: str, passages: Sequence[str], n: int = 2) -> list[KeySentence]:
         """The ``n`` sentences of ``passages`` (hit texts) that bear most on ``query``, by this knowledge base's

@@ -77,6 +77,10 @@ class KBStore:
             conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                              [(k, json.dumps(v)) for k, v in rows.items()])
 
+    def update_settings(self, changes: dict) -> None:
+        with self.write() as conn:
+            conn.executemany("UPDATE meta SET value = ? WHERE key = ?", [(json.dumps(v), k) for k, v in changes.items()])
+
     def settings(self) -> dict:
         rows = self.connection().execute("SELECT key, value FROM meta").fetchall()
         return {k: json.loads(v) for k, v in rows}

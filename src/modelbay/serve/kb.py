@@ -1,4 +1,5 @@
-"""Knowledge bases over HTTP: ``/v1/kb`` (list, create), ``/v1/kb/{kb}`` (show, delete), documents, search.
+"""Knowledge bases over HTTP: ``/v1/kb`` (list, create), ``/v1/kb/{kb}`` (show, delete), documents, search,
+``/v1/kb/{kb}/calibrate`` (the handoff threshold from labelled questions).
 
 Search (``POST /v1/kb/{kb}/search``) and the listings need the ``run`` scope; creating, uploading
 and deleting change what the assistant answers from, so they need ``train`` (``key_scopes.py``).
@@ -45,6 +46,23 @@ class SearchKB(BaseModel):
     rerank: str | None = Field(None, max_length=200, description="catalog reranker (task rerank) that reorders the "
                                "top rerank_candidates hits; omit for none")
     rerank_candidates: int = Field(20, ge=1, le=100, description="hits of the mode the reranker scores")
+
+
+class LabelledQuestion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., min_length=1, max_length=4000)
+    answerable: bool = Field(..., description="whether the knowledge base's documents answer it")
+
+
+class CalibrateKB(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    questions: list[LabelledQuestion] = Field(..., min_length=2, max_length=5000)
+    k: int = Field(3, ge=1, le=10, description="passages searched per question, as the assistant's top_k")
+    apply: bool = Field(True, description="store the chosen threshold; false: report only")
+    min_answered: float | None = Field(None, ge=0, le=1, description="answer at least this share of the answerable "
+                                       "questions (most handoffs under that floor); omit for the best balanced accuracy")
 
 
 def _kb(name: str):
@@ -140,6 +158,12 @@ def install(app: FastAPI, ctx) -> None:
             body.query, k=body.k, mode=body.mode, rerank=body.rerank, rerank_candidates=body.rerank_candidates))
         return result.model_dump()
 
+    async def calibrate_kb(kb: str, body: CalibrateKB) -> dict:
+        questions = [(q.question, q.answerable) for q in body.questions]
+        report = await anyio.to_thread.run_sync(lambda: _kb(kb).calibrate(questions, k=body.k, apply=body.apply,
+                                                                                 min_answered=body.min_answered))
+        return report.model_dump()
+
     app.add_api_route("/v1/kb", list_kbs, methods=["GET"], tags=tags, summary="Knowledge bases")
     app.add_api_route("/v1/kb", create_kb, methods=["POST"], tags=tags, summary="Create a knowledge base")
     app.add_api_route("/v1/kb/{kb}", show_kb, methods=["GET"], tags=tags, summary="A knowledge base and its documents")
@@ -150,3 +174,5 @@ def install(app: FastAPI, ctx) -> None:
                       summary="Remove a document")
     app.add_api_route("/v1/kb/{kb}/search", search_kb, methods=["POST"], tags=tags,
                       summary="Search a knowledge base (hybrid BM25 + dense), without generating")
+    app.add_api_route("/v1/kb/{kb}/calibrate", calibrate_kb, methods=["POST"], tags=tags,
+                      summary="Choose the handoff threshold from questions marked answerable or not")
