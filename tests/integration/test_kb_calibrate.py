@@ -79,6 +79,11 @@ def test_http_calibrates_and_names_a_bad_request(kb):
         r = client.post("/v1/kb/shop/calibrate", json=body)
         assert r.status_code == 200, r.text
         assert r.json()["after"]["balanced_accuracy"] >= r.json()["before"]["balanced_accuracy"]
+        with client.stream("POST", "/v1/kb/shop/calibrate?stream=true", json=body) as streamed:
+            events = [line[6:] for line in streamed.iter_lines() if line.startswith("data: ")]
+        assert events[-1] == "[DONE]" and json.loads(events[-2])["report"] == r.json()
+        progress = [json.loads(e) for e in events[:-2]]
+        assert progress[-1] == {"stage": "questions", "done": len(QUESTIONS), "total": len(QUESTIONS)}
         r = client.post("/v1/kb/shop/calibrate", json={"questions": body["questions"][:4]})
         assert r.status_code == 422 and "unanswerable" in r.text
         r = client.post("/v1/kb/shop/calibrate", json={"questions": [{"question": "x"}] * 3})

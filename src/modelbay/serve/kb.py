@@ -1,5 +1,5 @@
 """Knowledge bases over HTTP: ``/v1/kb`` (list, create), ``/v1/kb/{kb}`` (show, delete), documents, search,
-``/v1/kb/{kb}/calibrate`` (the handoff threshold from labelled questions).
+``/v1/kb/{kb}/calibrate`` (the handoff threshold from labelled questions; ``?stream=true`` for progress events).
 
 Search (``POST /v1/kb/{kb}/search``) and the listings need the ``run`` scope; creating, uploading
 and deleting change what the assistant answers from, so they need ``train`` (``key_scopes.py``).
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import anyio
@@ -94,7 +94,8 @@ def _copy(source, path: Path) -> None:
         shutil.copyfileobj(source, out)
 
 
-def _progress_stream(kb, paths: list[Path]) -> AsyncIterator[str]:
+def _progress_stream(work: Callable[[Callable[[str, int, int], None]], BaseModel]) -> AsyncIterator[str]:
+    """Server-sent events: ``work(progress)``'s progress, then ``{"report": …}`` (or ``{"error": …}``), then [DONE]."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
 
@@ -102,7 +103,7 @@ def _progress_stream(kb, paths: list[Path]) -> AsyncIterator[str]:
         loop.call_soon_threadsafe(queue.put_nowait, {"stage": stage, "done": done, "total": total})
 
     async def events() -> AsyncIterator[str]:
-        worker = loop.run_in_executor(None, lambda: kb.add(paths, progress=report))
+        worker = loop.run_in_executor(None, lambda: work(report))
         worker.add_done_callback(lambda _: loop.call_soon_threadsafe(queue.put_nowait, None))
         while (event := await queue.get()) is not None:
             yield f"data: {json.dumps(event)}\n\n"
@@ -147,7 +148,8 @@ def install(app: FastAPI, ctx) -> None:
         base = await anyio.to_thread.run_sync(_kb, kb)  # an unknown name fails before the upload is read
         paths = await _save_uploads(request, base.folder / "uploads")
         if stream:
-            return StreamingResponse(_progress_stream(base, paths), media_type="text/event-stream")
+            return StreamingResponse(_progress_stream(lambda progress: base.add(paths, progress=progress)),
+                                     media_type="text/event-stream")
         return (await anyio.to_thread.run_sync(base.add, paths)).model_dump()
 
     async def remove_document(kb: str, document_id: int) -> dict:
@@ -158,11 +160,17 @@ def install(app: FastAPI, ctx) -> None:
             body.query, k=body.k, mode=body.mode, rerank=body.rerank, rerank_candidates=body.rerank_candidates))
         return result.model_dump()
 
-    async def calibrate_kb(kb: str, body: CalibrateKB) -> dict:
+    async def calibrate_kb(kb: str, body: CalibrateKB, stream: bool = False):
+        base = await anyio.to_thread.run_sync(_kb, kb)
         questions = [(q.question, q.answerable) for q in body.questions]
-        report = await anyio.to_thread.run_sync(lambda: _kb(kb).calibrate(questions, k=body.k, apply=body.apply,
-                                                                                 min_answered=body.min_answered))
-        return report.model_dump()
+
+        def run(progress=None):
+            return base.calibrate(questions, k=body.k, apply=body.apply, min_answered=body.min_answered,
+                                  progress=progress)
+
+        if stream:
+            return StreamingResponse(_progress_stream(run), media_type="text/event-stream")
+        return (await anyio.to_thread.run_sync(run)).model_dump()
 
     app.add_api_route("/v1/kb", list_kbs, methods=["GET"], tags=tags, summary="Knowledge bases")
     app.add_api_route("/v1/kb", create_kb, methods=["POST"], tags=tags, summary="Create a knowledge base")
@@ -175,4 +183,5 @@ def install(app: FastAPI, ctx) -> None:
     app.add_api_route("/v1/kb/{kb}/search", search_kb, methods=["POST"], tags=tags,
                       summary="Search a knowledge base (hybrid BM25 + dense), without generating")
     app.add_api_route("/v1/kb/{kb}/calibrate", calibrate_kb, methods=["POST"], tags=tags,
-                      summary="Choose the handoff threshold from questions marked answerable or not")
+                      summary="Choose the handoff threshold from questions marked answerable or not "
+                              "(?stream=true for progress events)")
