@@ -13,11 +13,7 @@ Data: ``chatterbot-corpus`` 1.3.3 from PyPI (BSD), the installed package's
   first one (with its answer) is the FAQ entry, the others are queries. Few pairs (see the counts).
 
 Prints hit@5 and MRR@10 per language and mode, and hybrid's relative hit@5 gain over the better of
-BM25 and dense. Then the confidence threshold: a second knowledge base holds the answers of every
-other topic file only, so half the questions are unanswerable; the threshold on the best hit's
-dense cosine that maximises balanced accuracy is chosen on the questions of one half of the topic
-files (calibration) and scored on the other half (held out). No parameter is tuned on the queries
-the hit@5 numbers come from, except by this reported threshold.
+BM25 and dense. The handoff threshold is calibrated on the same corpus by ``bench/kb_calibrate.py``.
 """
 
 from __future__ import annotations
@@ -106,31 +102,6 @@ def run_language(language: str, root: Path, max_queries: int, rng: random.Random
     report(f"{language} paraphrase (same-answer questions)", evaluate(kb2, paraphrases), len(paraphrases), len(entries))
 
 
-def calibrate_threshold(root: Path) -> None:
-    """Best-hit dense cosine threshold for 'I don't know', chosen on half the topics, checked on the other."""
-    files = [f for language in ("english", "chinese") for f in corpus_files(language)]
-    indexed = {f for i, f in enumerate(files) if i % 2 == 0}
-    kb, _ = build_kb("confidence", root, sorted({a for f in indexed for _, a in dialogue_pairs(f)}))
-    stored = {c.text for d in kb.documents() for c in kb.chunks(d.id)}
-    rows = {"calibration": [], "held-out": []}
-    for i, f in enumerate(files):
-        split = "calibration" if i % 4 in (0, 1) else "held-out"
-        for q, a in dialogue_pairs(f):
-            rows[split].append((kb.search(q, k=1, mode="dense").confidence, a in stored))
-    conf, ok = (np.array(x) for x in zip(*rows["calibration"]))
-
-    def balanced(c, o, t):
-        return 0.5 * (np.mean(c[o] >= t) + np.mean(c[~o] < t))
-
-    grid = np.round(np.arange(0.70, 0.96, 0.005), 3)
-    best = max(grid, key=lambda t: balanced(conf, ok, t))
-    conf_h, ok_h = (np.array(x) for x in zip(*rows["held-out"]))
-    print(f"\nconfidence threshold (best-hit dense cosine), chosen on {len(conf)} calibration questions: {best:.3f}")
-    print(f"  calibration balanced accuracy {balanced(conf, ok, best):.3f}; held-out ({len(conf_h)} questions, "
-          f"{ok_h.mean():.0%} answerable) balanced accuracy {balanced(conf_h, ok_h, best):.3f}, "
-          f"answerable kept {np.mean(conf_h[ok_h] >= best):.3f}, unanswerable refused {np.mean(conf_h[~ok_h] < best):.3f}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-queries", type=int, default=400, help="answer-retrieval queries per language")
@@ -139,7 +110,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for language in ("english", "chinese"):
             run_language(language, Path(folder), args.max_queries, rng)
-        calibrate_threshold(Path(folder))
 
 
 if __name__ == "__main__":
