@@ -7,7 +7,7 @@ with the default threshold (0.85) and with each chosen one. Printed for
 each: the share of answerable questions answered, the share of unanswerable ones handed off,
 and their mean (balanced accuracy).
 
-Data (nothing written here, nothing used for anything else):
+Data (none of it written here; nothing was tuned on it):
 
 * ``chatterbot-zh`` / ``chatterbot-en``: ``chatterbot-corpus`` 1.3.3 (PyPI, BSD), its Chinese / English
   dialogue files. The answers of every other topic file are indexed (one FAQ entry each); each
