@@ -90,3 +90,15 @@ def test_http_calibrates_and_names_a_bad_request(kb):
         assert r.status_code == 422 and "answerable" in r.text
         assert client.post("/v1/kb/shop/search", json={"query": "refund"}).status_code == 200  # still serving
     assert KnowledgeBase.open("shop").settings["confidence_threshold"] == 0.85
+
+
+def test_the_shared_knowledge_base_follows_the_home_it_was_opened_in(fresh_settings, monkeypatch, tmp_path):
+    from modelbay.kb.shared import shared_knowledge_base
+
+    KnowledgeBase.create("same-name", embedding_model=None)
+    first = shared_knowledge_base("same-name")
+    monkeypatch.setenv("MODELBAY_HOME", str(tmp_path / "other-home"))
+    fresh_settings.cache_clear()
+    KnowledgeBase.create("same-name", embedding_model=None, confidence_threshold=0.9)
+    second = shared_knowledge_base("same-name")  # not the first home's, whose file still exists
+    assert second.folder != first.folder and second.settings["confidence_threshold"] == 0.9

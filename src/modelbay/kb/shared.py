@@ -19,10 +19,11 @@ _lock = threading.Lock()
 
 def shared_knowledge_base(name: str) -> KnowledgeBase:
     """The process's open knowledge base ``name``; ``BadInput`` naming the existing ones if there is none."""
-    library.check_name(name)
+    folder = library.kb_root() / library.check_name(name)
     with _lock:
         kb = _open.get(name)
-        if kb is not None and (kb.folder / library.DB_FILE).is_file():
+        # the same folder: MODELBAY_HOME may change within a process (tests, a library user switching homes)
+        if kb is not None and kb.folder == folder and (folder / library.DB_FILE).is_file():
             return kb
         _open.pop(name, None)
         kb = _open[name] = KnowledgeBase.open(name)

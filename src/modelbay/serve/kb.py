@@ -116,6 +116,19 @@ def _progress_stream(work: Callable[[Callable[[str, int, int], None]], BaseModel
     return events()
 
 
+async def calibrate_kb(kb: str, body: CalibrateKB, stream: bool = False):
+    """``POST /v1/kb/{kb}/calibrate``: ``KnowledgeBase.calibrate`` on the body's questions (events with ``stream``)."""
+    base = await anyio.to_thread.run_sync(_kb, kb)
+    questions = [(q.question, q.answerable) for q in body.questions]
+
+    def run(progress=None):
+        return base.calibrate(questions, k=body.k, apply=body.apply, min_answered=body.min_answered, progress=progress)
+
+    if stream:
+        return StreamingResponse(_progress_stream(run), media_type="text/event-stream")
+    return (await anyio.to_thread.run_sync(run)).model_dump()
+
+
 def install(app: FastAPI, ctx) -> None:
     from ..kb import DEFAULT_EMBEDDING_MODEL, KnowledgeBase, delete_knowledge_base, list_knowledge_bases
     from ..kb.shared import forget
@@ -159,18 +172,6 @@ def install(app: FastAPI, ctx) -> None:
         result = await anyio.to_thread.run_sync(lambda: _kb(kb).search(
             body.query, k=body.k, mode=body.mode, rerank=body.rerank, rerank_candidates=body.rerank_candidates))
         return result.model_dump()
-
-    async def calibrate_kb(kb: str, body: CalibrateKB, stream: bool = False):
-        base = await anyio.to_thread.run_sync(_kb, kb)
-        questions = [(q.question, q.answerable) for q in body.questions]
-
-        def run(progress=None):
-            return base.calibrate(questions, k=body.k, apply=body.apply, min_answered=body.min_answered,
-                                  progress=progress)
-
-        if stream:
-            return StreamingResponse(_progress_stream(run), media_type="text/event-stream")
-        return (await anyio.to_thread.run_sync(run)).model_dump()
 
     app.add_api_route("/v1/kb", list_kbs, methods=["GET"], tags=tags, summary="Knowledge bases")
     app.add_api_route("/v1/kb", create_kb, methods=["POST"], tags=tags, summary="Create a knowledge base")
