@@ -100,7 +100,7 @@ def main() -> None:
         (folder / name).write_text(text, encoding="utf-8")
     kb = KnowledgeBase.create("answerable")
     kb.add([folder])
-    chunk_terms = [set(bm25_tokens(chunk[6])) for chunk in kb._current_index().chunks]
+    chunk_terms = [set(bm25_tokens(chunk.text)) for doc in kb.documents() for chunk in kb.chunks(doc.id)]
     frequency = Counter(term for terms in chunk_terms for term in terms)
     idf = lambda term: math.log((len(chunk_terms) + 1) / (frequency.get(term, 0) + 0.5))
     llm = None

@@ -81,9 +81,10 @@ def ls(name: Annotated[str | None, typer.Argument(help="a knowledge base: list i
         for r in rows:
             table.add_row(str(r["id"]), r["source"], r["kind"], str(r["chunks"]), f"{r['size_bytes']:,}")
     else:
-        table = new_table("name", "documents", "chunks", "embedding model", "size")
+        table = new_table("name", "documents", "chunks", "embedding model", "hands off below", "size")
         for r in rows:
             table.add_row(r["name"], str(r["documents"]), str(r["chunks"]), r["embedding_model"] or "(BM25 only)",
+                          f"{r['confidence_threshold']:.3f}" if r["embedding_model"] else "-",
                           f"{r['size_bytes'] / 1e6:.1f} MB")
     console.print(table)
 

@@ -67,6 +67,8 @@ def test_cli_calibrates_from_the_eval_file(kb, tmp_path):
     assert report["applied"] and KnowledgeBase.open("shop").settings["confidence_threshold"] == report["after"]["threshold"]
     table = CliRunner().invoke(app, ["kb", "calibrate", "shop", "--data", str(data), "--dry-run"])
     assert table.exit_code == 0 and "not stored (--dry-run)" in table.output and "chosen" in table.output
+    listing = CliRunner().invoke(app, ["kb", "ls"])
+    assert listing.exit_code == 0 and f"{report['after']['threshold']:.3f}" in listing.output
 
 
 def test_http_calibrates_and_names_a_bad_request(kb):
