@@ -39,28 +39,24 @@ LEFT_OUT = 0.3
 MIN_ANSWERED = 0.9
 
 
-def chatterbot(language: str, folder: Path) -> tuple[list[Path], list[tuple[str, bool]], list[tuple[str, bool]]]:
-    """Documents (one FAQ file of the indexed answers), calibration questions, held-out questions."""
-    import csv
-
-    from kb_retrieval import corpus_files, dialogue_pairs
+def chatterbot(language: str, folder: Path):
+    """The knowledge base (the indexed answers as one FAQ file), calibration questions, held-out questions."""
+    from kb_retrieval import build_kb, corpus_files, dialogue_pairs
 
     files = corpus_files({"zh": "chinese", "en": "english"}[language])
     indexed = sorted({a for i, f in enumerate(files) if i % 2 == 0 for _, a in dialogue_pairs(f)})
-    faq = folder / "faq.csv"
-    with faq.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["question", "answer"])
-        writer.writerows(["", answer] for answer in indexed)
+    kb, _ = build_kb(f"chatterbot-{language}", folder, indexed)
     stored = set(indexed)
     halves: tuple[list, list] = ([], [])
     for i, f in enumerate(files):
         halves[0 if i % 4 in (0, 1) else 1].extend((q, a in stored) for q, a in dialogue_pairs(f))
-    return [faq], halves[0], halves[1]
+    return kb, halves[0], halves[1]
 
 
-def debian(language: str, folder: Path) -> tuple[list[Path], list[tuple[str, bool]], list[tuple[str, bool]]]:
+def debian(language: str, folder: Path):
     from rc_data import debian_faq
+
+    from modelbay.kb import KnowledgeBase
 
     items = debian_faq(language)
     rng = random.Random(SEED)
@@ -71,21 +67,12 @@ def debian(language: str, folder: Path) -> tuple[list[Path], list[tuple[str, boo
         if n not in left_out:
             documents.append(folder / f"faq-{n:03d}.md")
             documents[-1].write_text(item["context"] + "\n", encoding="utf-8")
+    kb = KnowledgeBase.create(f"debian-{language}")
+    kb.add(documents)
     halves: tuple[list, list] = ([], [])
     for n, item in enumerate(items):
         halves[0 if n in calibration else 1].append((item["question"], n not in left_out))
-    return documents, halves[0], halves[1]
-
-
-def held_out_rates(kb, questions: list[tuple[str, bool]], threshold: float):
-    import numpy as np
-
-    from modelbay.kb.confidence import rates
-
-    results = [kb.search(q, k=3) for q, _ in questions]
-    confidence = np.array([r.confidence for r in results])
-    shares = np.array([bool(r.hits) and r.hits[0].bm25_score > 0 for r in results], dtype=bool)
-    return rates(confidence, shares, np.array([a for _, a in questions], dtype=bool), threshold)
+    return kb, halves[0], halves[1]
 
 
 def main() -> None:
@@ -93,7 +80,10 @@ def main() -> None:
     parser.add_argument("--data", nargs="+", default=["chatterbot-zh", "chatterbot-en", "debian-zh", "debian-en"])
     args = parser.parse_args()
     os.environ["MODELBAY_HOME"] = tempfile.mkdtemp(prefix="mb-calibrate-")
-    from modelbay.kb import DEFAULT_CONFIDENCE_THRESHOLD, KnowledgeBase
+    import numpy as np
+
+    from modelbay.kb import DEFAULT_CONFIDENCE_THRESHOLD
+    from modelbay.kb.confidence import rates, search_signals
 
     print(f"{'data':14} {'questions (answerable)':>24}  {'threshold':>9}  {'answered':>8}  {'handed off':>10}  "
           f"{'balanced':>8}")
@@ -101,21 +91,21 @@ def main() -> None:
         source, language = name.split("-")
         folder = Path(os.environ["MODELBAY_HOME"]) / name
         folder.mkdir()
-        documents, calibration, held_out = (chatterbot if source == "chatterbot" else debian)(language, folder)
-        kb = KnowledgeBase.create(name)
-        kb.add(documents)
+        kb, calibration, held_out = (chatterbot if source == "chatterbot" else debian)(language, folder)
         floor = kb.calibrate(calibration, min_answered=MIN_ANSWERED).after
         chosen = kb.calibrate(calibration).after
         count = f"{len(calibration)} + {len(held_out)} ({sum(a for _, a in held_out)})"
         print(f"{name:14} {count:>24}  calibration half: chosen {chosen.threshold:.3f} "
               f"(balanced accuracy there {chosen.balanced_accuracy:.3f})")
+        # the held-out half is searched once and judged at each threshold
+        confidence, shares = search_signals([q for q, _ in held_out], lambda q, kb=kb: kb.search(q, k=3))
+        answerable = np.array([a for _, a in held_out], dtype=bool)
         for label, threshold in (("default", DEFAULT_CONFIDENCE_THRESHOLD), ("chosen", chosen.threshold),
                                  (f"min_answered {MIN_ANSWERED}", floor.threshold)):
-            r = held_out_rates(kb, held_out, threshold)
+            r = rates(confidence, shares, answerable, threshold)
             print(f"{'  held out, ' + label:39} {r.threshold:9.3f}  {r.answered:8.3f}  {r.handed_off:10.3f}  "
                   f"{r.balanced_accuracy:8.3f}", flush=True)
         kb.close()
-
 
 if __name__ == "__main__":
     main()

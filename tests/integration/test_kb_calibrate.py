@@ -32,11 +32,15 @@ def kb(fresh_settings, tmp_path):
 
 
 def test_the_chosen_threshold_is_stored_and_decides_later_searches(kb):
+    generation = kb.store.generation()
     report = kb.calibrate(QUESTIONS)
+    assert kb.store.generation() == generation  # the chunks did not change: no search index is rebuilt
     assert report.applied and (report.answerable, report.unanswerable) == (4, 4)
     assert report.before.threshold == 0.85 and report.after.balanced_accuracy >= report.before.balanced_accuracy
     reopened = KnowledgeBase.open("shop")  # what another process (the server) reads
     assert reopened.settings["confidence_threshold"] == report.after.threshold == reopened.info().confidence_threshold
+    assert reopened.search("refund", k=3).threshold == report.after.threshold  # the one it judged by
+    assert reopened.search("refund", k=3, confidence_threshold=0.5).threshold == 0.5  # a request's own wins
     verdicts = [(reopened.search(q, k=3).confident, answerable) for q, answerable in QUESTIONS]
     answered = sum(c for c, a in verdicts if a) / 4
     handed_off = sum(not c for c, a in verdicts if not a) / 4

@@ -171,13 +171,14 @@ class KnowledgeBase:
         hits = [_hit(index.chunks[r.row], r.score, r.dense_score, r.bm25_score) for r in ranked]
         if reranker is not None:
             hits = _reranked(hits, reranker.scores(query, [h.text for h in hits]), k)
-        threshold = self.settings["confidence_threshold"] if confidence_threshold is None else confidence_threshold
+        threshold = float(self.settings["confidence_threshold"] if confidence_threshold is None else confidence_threshold)
         dense_scores = [h.dense_score for h in hits if h.dense_score is not None]
         confidence = max(dense_scores) if dense_scores and mode != "bm25" else None
         shares_a_term = bool(hits) and hits[0].bm25_score > 0
         confident = (bool(is_confident(confidence, shares_a_term, threshold)) if confidence is not None
                      else any(h.bm25_score > 0 for h in hits))
-        return SearchResult(query=query, mode=mode, hits=hits, confidence=confidence, confident=confident)
+        return SearchResult(query=query, mode=mode, hits=hits, confidence=confidence, confident=confident,
+                            threshold=threshold)
 
     def calibrate(self, questions: Sequence[tuple[str, bool]], *, k: int = 3, apply: bool = True,
                   min_answered: float | None = None, progress: Progress = None) -> CalibrationReport:

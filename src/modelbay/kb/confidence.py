@@ -108,6 +108,20 @@ def read_labelled_questions(path) -> list[tuple[str, bool]]:
     return questions
 
 
+def search_signals(questions: Sequence[str], search: Callable[[str], SearchResult],
+                   progress: Progress = None) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`is_confident` reads of each question's search: the best cosine (0 without a dense index) and
+    whether the best hit shares a word with it. Search once, then judge any threshold with :func:`rates`."""
+    results = []
+    with reporter(progress) as rep:
+        tick = rep.stage("questions", len(questions))
+        for question in questions:
+            results.append(search(question))
+            tick(len(results))
+    confidence = np.array([r.confidence if r.confidence is not None else 0.0 for r in results])
+    return confidence, np.array([bool(r.hits) and r.hits[0].bm25_score > 0 for r in results], dtype=bool)
+
+
 def calibrate(name: str, questions: Sequence[tuple[str, bool]], search: Callable[[str], SearchResult],
               threshold: float, *, min_answered: float | None = None, progress: Progress = None) -> CalibrationReport:
     """The threshold for knowledge base ``name`` (searched by ``search``, now at ``threshold``) from ``(question,
@@ -121,14 +135,7 @@ def calibrate(name: str, questions: Sequence[tuple[str, bool]], search: Callable
         raise BadInput(f"calibration needs at least {MIN_QUESTIONS_EACH} answerable and {MIN_QUESTIONS_EACH} "
                        f"unanswerable questions; got {int(answerable.sum())} and {int((~answerable).sum())}",
                        hint="add questions the documents do not answer, with an empty answer")
-    results = []
-    with reporter(progress) as rep:
-        tick = rep.stage("questions", len(questions))
-        for question, _ in questions:
-            results.append(search(question))
-            tick(len(results))
-    confidence = np.array([r.confidence if r.confidence is not None else 0.0 for r in results])
-    shares_a_term = np.array([bool(r.hits) and r.hits[0].bm25_score > 0 for r in results], dtype=bool)
+    confidence, shares_a_term = search_signals([q for q, _ in questions], search, progress)
     chosen = best_threshold(confidence, shares_a_term, answerable, min_answered)
     return CalibrationReport(knowledge_base=name, answerable=int(answerable.sum()),
                              unanswerable=int((~answerable).sum()),

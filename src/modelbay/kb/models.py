@@ -56,7 +56,9 @@ class SearchResult(BaseModel):
     hits: list[SearchHit]
     confidence: float | None = Field(
         None, description="dense cosine of the best hit: how sure the knowledge base is that it holds an answer")
-    confident: bool = Field(..., description="confidence >= the knowledge base's threshold; False means 'I don't know'")
+    confident: bool = Field(..., description="confidence >= the threshold; False means 'I don't know'")
+    threshold: float = Field(..., description="the threshold it was judged by: the request's, else the knowledge "
+                             "base's own")
 
 
 class AddReport(BaseModel):

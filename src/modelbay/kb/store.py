@@ -56,13 +56,15 @@ class KBStore:
             self._local.conn = None
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction that bumps ``generation``; rolled back whole on any error."""
+    def write(self, *, new_generation: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction, rolled back whole on any error; it bumps ``generation`` (every open search
+        index is rebuilt) unless ``new_generation=False``, for a change that leaves the chunks as they are."""
         conn = self.connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
-            conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+            if new_generation:
+                conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -78,7 +80,8 @@ class KBStore:
                              [(k, json.dumps(v)) for k, v in rows.items()])
 
     def update_settings(self, changes: dict) -> None:
-        with self.write() as conn:
+        """Change settings in place: they are read at each use, and the chunks, hence the index, stay as they were."""
+        with self.write(new_generation=False) as conn:
             conn.executemany("UPDATE meta SET value = ? WHERE key = ?", [(json.dumps(v), k) for k, v in changes.items()])
 
     def settings(self) -> dict:

@@ -37,15 +37,14 @@ def retrieve(kb_name: str, query: str, k: int, threshold: float | None,
 
     if kb_name == DEMO_KB:
         _ensure_demo()
-    kb = shared_knowledge_base(kb_name)
-    threshold = float(kb.settings["confidence_threshold"]) if threshold is None else threshold
-    result = kb.search(query, k=k, mode="hybrid", confidence_threshold=threshold, rerank=rerank)
+    result = shared_knowledge_base(kb_name).search(query, k=k, mode="hybrid", confidence_threshold=threshold,
+                                                   rerank=rerank)
     passages = [Passage(text=h.text, document=Path(h.source).name, path=h.source, heading=h.section, page=h.page,
                         chunk=h.position, score=h.score) for h in result.hits]
     confidence = result.confidence
     if confidence is None:  # a BM25-only knowledge base: a shared term is all it can say
         confidence = 1.0 if result.confident else 0.0
-    return passages, float(confidence), result.confident, threshold
+    return passages, float(confidence), result.confident, result.threshold
 
 
 def key_sentences(kb_name: str, query: str, passages: list[Passage], n: int) -> list[tuple[int, str]]:
