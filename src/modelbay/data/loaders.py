@@ -46,6 +46,17 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def cell_texts(value: Any) -> str | list[str] | None:
+    """A cell's text stripped, or a list cell's non-empty texts; None when there is none (an empty reference answer).
+
+    >>> cell_texts(" 5 days "), cell_texts(["a", "", None]), cell_texts([None]), cell_texts("  ")
+    ('5 days', ['a'], None, None)
+    """
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if v is not None and str(v).strip()] or None
+    return str(value).strip() if value is not None and str(value).strip() else None
+
+
 def read_labelled_table(path: str | Path, *, input_field: str, target_field: str, input_col: str | None = None,
                         target_col: str | None = None, fmt: str | None = None,
                         path_fields: Sequence[str] = (), target_optional: bool = False) -> list[dict[str, Any]]:
@@ -102,4 +113,4 @@ def _existing_path(table: Path, value: str, where: str, field: str) -> str:
     return str(p)
 
 
-__all__ = ["FORMATS", "read_frame", "read_labelled_table", "read_table", "table_format"]
+__all__ = ["FORMATS", "cell_texts", "read_frame", "read_labelled_table", "read_table", "table_format"]

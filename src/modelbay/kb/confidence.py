@@ -94,15 +94,14 @@ def best_threshold(confidence: np.ndarray, shares_a_term: np.ndarray, answerable
 def read_labelled_questions(path) -> list[tuple[str, bool]]:
     """``(question, answerable)`` from a table with ``question`` and ``answer`` columns, the file ``modelbay eval
     assistant`` reads: an empty or null answer (or none at all) marks a question the documents do not answer."""
-    from ..data.loaders import read_table
+    from ..data.loaders import cell_texts, read_table
 
     questions = []
     for line, row in read_table(path):
-        question, answer = row.get("question"), row.get("answer")
+        question = row.get("question")
         if not isinstance(question, str) or not question.strip():
             raise BadInput(f"{path}:{line}: no question in column 'question'; columns present: {sorted(row)}")
-        answers = answer if isinstance(answer, list) else [answer]
-        questions.append((question.strip(), any(a is not None and str(a).strip() for a in answers)))
+        questions.append((question.strip(), cell_texts(row.get("answer")) is not None))
     if not questions:
         raise BadInput(f"{path}: no questions")
     return questions

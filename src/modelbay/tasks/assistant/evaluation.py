@@ -14,7 +14,7 @@ from ...core.errors import BadInput
 
 
 def load_questions(path: Path, options: dict[str, Any]) -> list[dict[str, Any]]:
-    from ...data.loaders import read_table
+    from ...data.loaders import cell_texts, read_table
 
     question_col = options.get("text_col") or "question"
     answer_col = options.get("label_col") or "answer"
@@ -27,11 +27,7 @@ def load_questions(path: Path, options: dict[str, Any]) -> list[dict[str, Any]]:
         kb = row.get("kb") or options.get("kb")
         if not kb:
             raise BadInput(f"{path}:{line}: no knowledge base: give a 'kb' column or -p kb=NAME")
-        answer = row.get(answer_col)
-        if isinstance(answer, list):  # several acceptable answers (SQuAD-style)
-            answer = [str(a).strip() for a in answer if a is not None and str(a).strip()] or None
-        else:
-            answer = str(answer).strip() if answer is not None and str(answer).strip() else None
+        answer = cell_texts(row.get(answer_col))  # a list: several acceptable answers (SQuAD-style)
         source = row.get("source")
         records.append({"question": question, "kb": str(kb),
                         "reference": {"answer": answer, "source": str(source) if source else None}})
