@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from modelbay.kb.chunking import Block, chunk_blocks, split_sentences
+from modelbay.kb.chunking import Block, chunk_blocks
+from modelbay.ml.sentences import split_sentences
 from modelbay.kb.lexical import bm25_tokens
 
 
@@ -19,6 +20,19 @@ def test_chinese_sentences_end_at_full_width_marks_and_keep_closing_quotes():
 def test_english_sentences_do_not_end_inside_numbers_or_without_a_space():
     assert split_sentences('Version 2.5 is out. He said "ok." Then left! Really?') == [
         "Version 2.5 is out.", 'He said "ok."', "Then left!", "Really?"]
+
+
+def test_mixed_text_splits_by_each_languages_rules_and_abbreviations_end_no_sentence():
+    text = "Dr. Wang runs the U.S. office. 他说：“可以退货。”请看 iPhone 15. 价格是 5.5 元。"
+    assert split_sentences(text) == ["Dr. Wang runs the U.S. office.", "他说：“可以退货。”", "请看 iPhone 15.",
+                                     "价格是 5.5 元。"]
+
+
+def test_a_long_paragraph_is_never_cut_after_an_abbreviation():
+    sentence = "Mr. Smith of the U.S. branch approved refund no. 12 on Jan. 5th."
+    chunks = chunk_blocks([Block(" ".join([sentence] * 8))], max_chars=150, overlap_chars=70)
+    assert len(chunks) > 3
+    assert all(c.text.startswith("Mr. Smith") and c.text.endswith("5th.") for c in chunks)
 
 
 def test_chunks_respect_the_size_bound_in_characters_for_chinese():

@@ -3,8 +3,9 @@
 Readers turn a file into :class:`Block` s (one paragraph, list, table or FAQ pair each, with the
 heading path it sits under and its PDF page). :func:`chunk_blocks` packs the paragraphs of one
 section into chunks of at most ``max_chars`` characters (characters, not words: Chinese has no
-spaces), splits a paragraph that is too long at sentence ends (``。！？；…`` and ``.!?`` with any
-closing quotes), and starts each chunk of a section with the last sentences of the chunk before
+spaces), splits a paragraph that is too long at sentence ends (``ml.sentences.split_sentences``:
+``。！？；…`` with any closing quotes, and English sentences by pysbd, so "Mr." and "U.S." end
+none), and starts each chunk of a section with the last sentences of the chunk before
 it (``overlap_chars``), so an answer that straddles a boundary is whole in one of them. A FAQ
 pair is always one chunk of its own.
 
@@ -15,17 +16,10 @@ pair is always one chunk of its own.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-#: a sentence ends after these (Chinese full-width marks end a sentence even without a space)
-_CJK_END = "。！？；…"
-_CLOSERS = "”’」』\"')）】"
-_BOUNDARY = re.compile(
-    rf"[{_CJK_END}]+[{_CLOSERS}]*"             # Chinese: 。！？；… then any closing quotes
-    rf"|[.!?;]+[{_CLOSERS}]*(?=\s|$)"          # English: . ! ? ; followed by a space (so 3.14 and e.g.x stay whole)
-    r"|\n+"
-)
+from ..ml.sentences import split_sentences
+
 SECTION_SEPARATOR = " > "
 
 
@@ -51,24 +45,6 @@ class ChunkDraft:
     section: str | None
     page: int | None
     position: int = 0
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text``, each keeping its end mark and closing quotes.
-
-    >>> split_sentences('他说：“好的。”然后走了。Is it ok? Yes. Pi is 3.14 now')
-    ['他说：“好的。”', '然后走了。', 'Is it ok?', 'Yes.', 'Pi is 3.14 now']
-    """
-    out, start = [], 0
-    for match in _BOUNDARY.finditer(text):
-        piece = text[start:match.end()].strip()
-        if piece:
-            out.append(piece)
-        start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        out.append(tail)
-    return out
 
 
 def piece_separator(left: str, right: str) -> str:

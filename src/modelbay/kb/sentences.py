@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunking import split_sentences
+from ..ml.sentences import split_sentences
 from .embedder import Embedder
 from .lexical import bm25_tokens
 

@@ -4,6 +4,9 @@ English goes through pysbd (rule-based: "Mr.", "U.S.", "$3.50" and "e.g." end no
 Chinese sentences end at 。！？ (and ！？ in their ASCII forms, ……, ；), with the closing quotes or
 brackets that follow kept on the sentence they close; pysbd's Chinese rules cut “好的。”他说
 after the full stop, leaving the quote on the next sentence. Line breaks always end a sentence.
+Text of no stated language (a knowledge base's documents mix both) is cut at the Chinese ends
+first, and each piece then by the English rules where a full stop and a space are in it. This is the one sentence
+splitter of modelbay: chunking, the assistant's key sentences, summaries and translation use it.
 
 >>> split_sentences("Mr. Smith paid $3.50. It came on Jan. 5th!")
 ['Mr. Smith paid $3.50.', 'It came on Jan. 5th!']
@@ -17,10 +20,10 @@ import functools
 import re
 from collections.abc import Callable
 
-from .language_id import detect_language
-
 #: a Chinese sentence: text up to an end mark, with the closing quotes/brackets right after it
 _ZH_SENTENCE = re.compile(r"[^。！？!?；;…\n]*(?:[。！？!?；;]+|…+|\n|$)[”’」』）)】》\"']*")
+#: a full stop inside a piece, followed by a space: only then can pysbd find more than one sentence
+_LATIN_END = re.compile(r"\.\S*\s+\S")
 
 
 @functools.cache
@@ -31,19 +34,36 @@ def _english_segmenter():
 
 
 def split_sentences(text: str, language: str | None = None) -> list[str]:
-    """Sentences of ``text``, stripped, in order; ``language`` "en" or "zh" (detected when None).
+    """Sentences of ``text``, stripped, in order; ``language`` "en", "zh", or None for mixed text.
 
     >>> split_sentences("One.\\nTwo")
     ['One.', 'Two']
+    >>> split_sentences('他说：“好的。”然后走了。Is it ok? Mr. Li said yes. Pi is 3.14 now')
+    ['他说：“好的。”', '然后走了。', 'Is it ok?', 'Mr. Li said yes.', 'Pi is 3.14 now']
     """
-    language = language or detect_language(text)
     out: list[str] = []
     for line in text.splitlines():
         if not line.strip():
             continue
-        pieces = _ZH_SENTENCE.findall(line) if language == "zh" else _english_segmenter().segment(line)
+        if language == "en":
+            pieces = _english_segmenter().segment(line)
+        else:
+            pieces = _ZH_SENTENCE.findall(line)
+            if language is None:
+                pieces = [p for piece in pieces for p in _english_pieces(piece)]
         out.extend(p.strip() for p in pieces if p.strip())
     return out
+
+
+def _english_pieces(piece: str) -> list[str]:
+    """A piece of mixed text cut by pysbd where a full stop and a space may end an English sentence in it.
+
+    pysbd cuts "Dr. Wang visited the U.S. office. 他说：“好。”" after "office." only; a piece with no
+    such full stop (all Chinese text) is kept as it is, unread by pysbd.
+    """
+    if not _LATIN_END.search(piece.rstrip()):
+        return [piece]
+    return _english_segmenter().segment(piece)
 
 
 def join_sentences(sentences: list[str], language: str) -> str:
