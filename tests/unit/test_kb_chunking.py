@@ -7,8 +7,8 @@ import itertools
 import pytest
 
 from modelbay.kb.chunking import Block, chunk_blocks
-from modelbay.ml.sentences import split_sentences
 from modelbay.kb.lexical import bm25_tokens
+from modelbay.ml.sentences import split_sentences
 
 
 def test_chinese_sentences_end_at_full_width_marks_and_keep_closing_quotes():
