@@ -5,8 +5,9 @@ Chinese sentences end at 。！？ (and ！？ in their ASCII forms, ……, ；
 brackets that follow kept on the sentence they close; pysbd's Chinese rules cut “好的。”他说
 after the full stop, leaving the quote on the next sentence. Line breaks always end a sentence.
 Text of no stated language (a knowledge base's documents mix both) is cut at the Chinese ends
-first, and each piece then by the English rules where a full stop and a space are in it. This is the one sentence
-splitter of modelbay: chunking, the assistant's key sentences, summaries and translation use it.
+first, and each piece then by the English rules where a full stop and a space are in it. This is
+the one sentence splitter of modelbay: chunking, the assistant's key sentences, summaries and
+translation use it.
 
 >>> split_sentences("Mr. Smith paid $3.50. It came on Jan. 5th!")
 ['Mr. Smith paid $3.50.', 'It came on Jan. 5th!']
