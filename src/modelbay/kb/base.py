@@ -21,7 +21,7 @@ import numpy as np
 
 from ..core.errors import BadInput
 from . import library
-from .confidence import DEFAULT_CONFIDENCE_THRESHOLD, CalibrationReport, calibrate, is_confident
+from .confidence import DEFAULT_CONFIDENCE_THRESHOLD, CalibrationReport, best_hit_shares_a_term, calibrate, is_confident
 from .embedder import DEFAULT_EMBEDDING_MODEL, Embedder, get_embedder
 from .ingest import Progress, add_files
 from .lexical import bm25_tokens
@@ -174,8 +174,7 @@ class KnowledgeBase:
         threshold = float(self.settings["confidence_threshold"] if confidence_threshold is None else confidence_threshold)
         dense_scores = [h.dense_score for h in hits if h.dense_score is not None]
         confidence = max(dense_scores) if dense_scores and mode != "bm25" else None
-        shares_a_term = bool(hits) and hits[0].bm25_score > 0
-        confident = (bool(is_confident(confidence, shares_a_term, threshold)) if confidence is not None
+        confident = (bool(is_confident(confidence, best_hit_shares_a_term(hits), threshold)) if confidence is not None
                      else any(h.bm25_score > 0 for h in hits))
         return SearchResult(query=query, mode=mode, hits=hits, confidence=confidence, confident=confident,
                             threshold=threshold)

@@ -45,6 +45,11 @@ MIN_QUESTIONS_EACH = 3
 THRESHOLD_GRID = np.round(np.arange(0.50, 0.995, 0.005), 3)
 
 
+def best_hit_shares_a_term(hits) -> bool:
+    """Whether the best of ``hits`` (search order) shares a word with the query: its BM25 score is above 0."""
+    return bool(hits) and hits[0].bm25_score > 0
+
+
 def is_confident(confidence, shares_a_term, threshold: float):
     """The search's verdict; works on one search (floats, bools) or many (numpy arrays)."""
     return (confidence >= threshold) | (shares_a_term & (confidence >= threshold - LEXICAL_MARGIN))
@@ -118,7 +123,7 @@ def search_signals(questions: Sequence[str], search: Callable[[str], SearchResul
             results.append(search(question))
             tick(len(results))
     confidence = np.array([r.confidence if r.confidence is not None else 0.0 for r in results])
-    return confidence, np.array([bool(r.hits) and r.hits[0].bm25_score > 0 for r in results], dtype=bool)
+    return confidence, np.array([best_hit_shares_a_term(r.hits) for r in results], dtype=bool)
 
 
 def calibrate(name: str, questions: Sequence[tuple[str, bool]], search: Callable[[str], SearchResult],
