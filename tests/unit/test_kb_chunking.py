@@ -73,9 +73,18 @@ def test_sections_and_pages_are_never_mixed_and_paragraphs_are_packed():
               Block("We ship fast.", ("Help", "Shipping")), Block("Page two text.", page=2)]
     chunks = chunk_blocks(blocks, max_chars=200, overlap_chars=20)
     assert [(c.section, c.page, c.text) for c in chunks] == [
-        ("Help > Returns", None, "Returns are free. Use the form."),
+        ("Help > Returns", None, "Returns are free.\nUse the form."),
         ("Help > Shipping", None, "We ship fast."),
         (None, 2, "Page two text.")]
+
+
+def test_paragraphs_packed_together_keep_their_line_breaks_and_a_split_paragraph_runs_on():
+    """A title line and its paragraph stay apart ("退货政策商品签收后…" read as one run-on sentence before)."""
+    blocks = [Block("退货政策"), Block("商品签收后七天内可以退货。运费由买家承担。"), Block("Shipping"),
+              Block("We ship in 2 days. Express takes 1 day. Orders to Alaska take 10 days.")]
+    chunks = chunk_blocks(blocks, max_chars=60, overlap_chars=0)
+    assert [c.text for c in chunks] == ["退货政策\n商品签收后七天内可以退货。运费由买家承担。\nShipping\nWe ship in 2 days.",
+                                        "Express takes 1 day. Orders to Alaska take 10 days."]
 
 
 def test_each_faq_pair_is_one_chunk_even_when_short():

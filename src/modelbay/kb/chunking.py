@@ -3,7 +3,7 @@
 Readers turn a file into :class:`Block` s (one paragraph, list, table or FAQ pair each, with the
 heading path it sits under and its PDF page). :func:`chunk_blocks` packs the paragraphs of one
 section into chunks of at most ``max_chars`` characters (characters, not words: Chinese has no
-spaces), splits a paragraph that is too long at sentence ends (``ml.sentences.split_sentences``:
+spaces), each paragraph on a line of its own (a title line stays apart from its text), splits a paragraph that is too long at sentence ends (``ml.sentences.split_sentences``:
 ``。！？；…`` with any closing quotes, and English sentences by pysbd, so "Mr." and "U.S." end
 none), and starts each chunk of a section with the last sentences of the chunk before
 it (``overlap_chars``), so an answer that straddles a boundary is whole in one of them. A FAQ
@@ -71,21 +71,29 @@ def _hard_split(sentence: str, max_chars: int) -> list[str]:
     return pieces
 
 
-def _units(text: str, max_chars: int) -> list[str]:
+@dataclass(frozen=True)
+class _Unit:
+    """A whole paragraph, or one sentence (or piece) of a paragraph too long for a chunk."""
+
+    text: str
+    opens_paragraph: bool
+
+
+def _units(text: str, max_chars: int) -> list[_Unit]:
     """A paragraph as one unit if it fits, else its sentences (each cut to fit)."""
     if len(text) <= max_chars:
-        return [text]
-    units: list[str] = []
+        return [_Unit(text, True)]
+    pieces: list[str] = []
     for sentence in split_sentences(text):
-        units.extend(_hard_split(sentence, max_chars) if len(sentence) > max_chars else [sentence])
-    return units
+        pieces.extend(_hard_split(sentence, max_chars) if len(sentence) > max_chars else [sentence])
+    return [_Unit(piece, i == 0) for i, piece in enumerate(pieces)]
 
 
-def _overlap(parts: list[str], overlap_chars: int) -> list[str]:
+def _overlap(parts: list[_Unit], overlap_chars: int) -> list[_Unit]:
     """The trailing sentences of a chunk that fit in ``overlap_chars`` (its tail characters if none does)."""
     if overlap_chars <= 0 or not parts:
         return []
-    sentences = split_sentences(parts[-1])
+    sentences = split_sentences(parts[-1].text)
     kept: list[str] = []
     size = 0
     for sentence in reversed(sentences):
@@ -96,22 +104,23 @@ def _overlap(parts: list[str], overlap_chars: int) -> list[str]:
     if kept and len(kept) == len(sentences) and len(parts) == 1:
         return []  # the whole chunk would repeat: nothing new is carried
     if not kept:
-        return [parts[-1][-overlap_chars:].lstrip()]
-    return [_join(kept)]
+        return [_Unit(parts[-1].text[-overlap_chars:].lstrip(), True)]
+    return [_Unit(_join([_Unit(k, False) for k in kept]), True)]
 
 
-def _join(parts: list[str]) -> str:
-    text = parts[0] if parts else ""
+def _join(parts: list[_Unit]) -> str:
+    """The units as one text: paragraphs on lines of their own, sentences of one paragraph run on."""
+    text = parts[0].text if parts else ""
     for part in parts[1:]:
-        text = text + piece_separator(text, part) + part
+        text = text + ("\n" if part.opens_paragraph else piece_separator(text, part.text)) + part.text
     return text
 
 
-def _pack(units: list[str], section: str | None, page: int | None, max_chars: int,
+def _pack(units: list[_Unit], section: str | None, page: int | None, max_chars: int,
           overlap_chars: int) -> list[ChunkDraft]:
     """Greedy packing of one section's units into chunks, each new chunk opening with an overlap."""
     chunks: list[ChunkDraft] = []
-    parts: list[str] = []
+    parts: list[_Unit] = []
     fresh = False  # whether ``parts`` holds anything besides the carried overlap
     for unit in units:
         if parts and fresh and len(_join([*parts, unit])) > max_chars:
