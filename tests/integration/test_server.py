@@ -72,6 +72,19 @@ def test_bad_requests_get_a_4xx_that_names_the_problem(sentiment_app, body, stat
         assert needle in response.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("inputs, message", [
+    ({"text": ""}, "inputs.text: String should have at least 1 character"),
+    ([{"text": "ok"}, {"text": "ok", "bogus": 1}], "inputs[1].bogus: unknown field; see the schema at GET /docs"),
+    (3, "inputs: expected an object or a string, or a list of them"),
+    (["ok", 3], "inputs[1]: expected an object or a string"),
+])
+def test_a_bad_item_is_named_alone_not_beside_every_shape_inputs_could_take(sentiment_app, inputs, message):
+    """Before, a plain union answered {"text": ""} with three errors: "inputs.list[…]: Input should be a valid
+    list; inputs.str: …; inputs.SentimentInput.text: …"."""
+    response = sentiment_app.post("/v1/tasks/sentiment", json={"model": "sentiment-vader", "inputs": inputs})
+    assert response.status_code == 422 and response.json()["error"]["message"] == message
+
+
 def test_too_many_items_and_malformed_json(sentiment_app):
     from modelbay.core.settings import get_settings
 

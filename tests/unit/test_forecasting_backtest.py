@@ -67,11 +67,11 @@ def test_bad_backtest_settings(kwargs, needle):
 @pytest.mark.parametrize("item, needle", [
     ({"history": [1, 2, float("nan"), 4, 5]}, "history: Value error, value 2 is nan"),
     ({"history": [1, 2, 3]}, "at least 4"),
-    ({"history": [1, 2, "x", 4]}, "history.2"),
+    ({"history": [1, 2, "x", 4]}, "history[2]"),
     ({"history": "1, 2, three, 4"}, "expected numbers separated by commas"),
     ({"history": [1, 2, 3, 4], "horizon": 0}, "horizon: Input should be greater than or equal to 1"),
     ({"history": [1, 2, 3, 4], "horizon": -3}, "horizon"),
-    ({"history": [1, 2, 3, 4], "levels": [80, 100]}, "levels.1"),
+    ({"history": [1, 2, 3, 4], "levels": [80, 100]}, "levels[1]"),
     ({"history": [1, 2, 3, 4], "timestamps": ["2024-01-01", "2024-02-01"]}, "2 timestamps for 4 history values"),
     ({"horizon": 3}, "give history"),
     ({"history": [1, 2, 3, 4], "colour": "red"}, "colour"),

@@ -8,6 +8,7 @@ never special-cases a task.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -171,7 +172,7 @@ class Task(Generic[In, Out]):
         try:
             return cls.Input.model_validate(data)
         except ValidationError as exc:
-            raise BadInput(f"{field}: {_describe(exc)}") from None
+            raise BadInput(_describe(exc, field)) from None
 
     @classmethod
     def info(cls) -> dict[str, Any]:
@@ -186,12 +187,19 @@ class Task(Generic[In, Out]):
         }
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(exc: ValidationError, field: str) -> str:
+    """The first five errors, each with where it is: ``inputs[0].text: String should have at least 1 character``
+    (or ``data.csv: record 3: text: …`` when ``field`` is a description rather than a path)."""
     parts = []
     for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err["loc"])
-        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+        if loc and not _PATH.fullmatch(field):
+            loc = ": " + loc.lstrip(".")
+        parts.append(f"{field}{loc}: {err['msg']}")
     return "; ".join(parts)
+
+
+_PATH = re.compile(r"[\w.\[\]]+")
 
 
 __all__ = ["In", "Out", "Progress", "Task", "TaskInput", "TaskOutput"]  # Progress: trainers import it from here

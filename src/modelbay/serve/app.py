@@ -30,6 +30,7 @@ from .docs_assets import install_docs
 from .error_handlers import error_response, install_error_handlers
 from .limits import BodySizeLimit
 from .pool import ModelPool
+from .request_inputs import inputs_annotation
 
 log = logging.getLogger("modelbay.serve")
 
@@ -38,12 +39,11 @@ EXTENSIONS = ("auth", "browser_guard", "metrics", "openai", "jobs", "kb", "event
 
 
 def _request_model(cls: type[Task]) -> type[BaseModel]:
-    item = str | cls.Input if cls.primary_field else cls.Input
     limits = get_settings().limits
     return create_model(
         f"{cls.__name__}Request",
         __config__=ConfigDict(extra="forbid"),  # a misspelt "modle" must not silently run the default model
-        inputs=(list[item] | item, Field(..., description=f"one item or a list of at most {limits.max_items}")),
+        inputs=(inputs_annotation(cls.Input, accepts_text=bool(cls.primary_field)), Field(..., description=f"one item or a list of at most {limits.max_items}")),
         model=(str | None, Field(None, description=f"catalog model name (default {cls.default_model})")),
         stream=(bool, Field(False, description="server-sent events of output pieces, or of progress then the output "
                                                "(single input; tasks that stream or report progress)")),

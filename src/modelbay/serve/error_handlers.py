@@ -8,6 +8,7 @@ item); Starlette's routing errors (404 no such path, 405 wrong method) and any o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..core.errors import ModelbayError
+from .request_inputs import SHAPE_TAGS
 
 #: what a client sent a field no schema has; the field's name is the error's location
 UNKNOWN_FIELD = "unknown field; see the schema at GET /docs"
@@ -49,6 +51,18 @@ def http_error_response(method: str, path: str, status: int, detail: Any,
     return error_response(status, code, message, hint, headers=headers)
 
 
+def field_path(parts: Iterable[str | int]) -> str:
+    """A validation error's location as a client writes it.
+
+    >>> field_path(["inputs", 0, "question"])
+    'inputs[0].question'
+    """
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f"{'.' if path else ''}{part}"
+    return path
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ModelbayError)
     async def _modelbay_error(_req: Request, exc: ModelbayError):
@@ -60,7 +74,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation_error(_req: Request, exc: RequestValidationError):
         problems = []
         for err in exc.errors()[:5]:
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            loc = field_path(p for p in err.get("loc", ()) if p != "body" and p not in SHAPE_TAGS)
             msg = err.get("msg")
             if err.get("type") == "extra_forbidden" and msg == "Extra inputs are not permitted":  # pydantic's wording
                 msg = UNKNOWN_FIELD
