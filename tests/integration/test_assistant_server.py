@@ -75,6 +75,26 @@ def test_bad_requests_name_the_problem(support):
     assert support.post("/v1/kb/support/search", json={"query": "refund"}).status_code == 200  # still serving
 
 
+def test_a_rejected_upload_keeps_the_document_it_would_replace_and_names_the_file_as_sent(support, fresh_settings):
+    from modelbay.core.settings import get_settings
+
+    uploads = get_settings().home / "kb" / "support" / "uploads"
+    kept = (uploads / "faq.csv").read_bytes()
+    files = [("file", ("notes.md", b"# Notes\nGift cards never expire.\n", "text/markdown")),
+             ("file", ("faq.csv", b"\x00\x01 not a table", "text/csv"))]
+    for query in ("", "?stream=true"):
+        r = support.post(f"/v1/kb/support/documents{query}", files=files)
+        body = r.text
+        assert (r.status_code == 422) == (not query) and "faq.csv: the file holds no records" in body, body
+        assert str(uploads) not in body  # the server's folders stay private
+    assert (uploads / "faq.csv").read_bytes() == kept and not (uploads / "notes.md").exists()
+    assert sorted(p.name for p in uploads.parent.rglob("*") if p.is_file() and "incoming" in p.parts) == []
+    hits = support.post("/v1/kb/support/search", json={"query": "refund", "k": 1}).json()["hits"]
+    assert "5 business days" in hits[0]["text"]  # still indexed, from the kept copy
+    r = support.post("/v1/kb/support/documents", files=files[:1])
+    assert r.status_code == 200 and r.json()["chunks_added"] == 1
+
+
 def test_upload_progress_streams(support):
     files = [("file", ("more.md", b"# Opening hours\nThe shop opens at 9 and closes at 18, Monday to Saturday.\n",
                        "text/markdown"))]

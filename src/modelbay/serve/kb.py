@@ -13,19 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.errors import BadInput, ModelbayError
-from .job_uploads import safe_filename
-
-MAX_UPLOAD_FILES = 64
+from ..core.errors import ModelbayError
+from .kb_uploads import ingest_staged, save_uploads
 
 
 class CreateKB(BaseModel):
@@ -69,29 +65,6 @@ def _kb(name: str):
     from ..kb.shared import shared_knowledge_base
 
     return shared_knowledge_base(name)
-
-
-async def _save_uploads(request: Request, folder: Path) -> list[Path]:
-    try:
-        form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=0)
-    except Exception as exc:  # noqa: BLE001 - Starlette/python-multipart raise their own errors for a bad body
-        raise BadInput(f"not a readable multipart/form-data body ({type(exc).__name__})",
-                       hint="send the documents as files: curl -F file=@faq.csv -F file=@manual.pdf") from None
-    uploads = [v for _, v in form.multi_items() if not isinstance(v, str)]
-    if not uploads:
-        raise BadInput("no file in the form", hint="attach documents as file fields: curl -F file=@faq.csv")
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for upload in uploads:
-        path = folder / safe_filename(upload.filename or "document.txt")
-        await anyio.to_thread.run_sync(_copy, upload.file, path)
-        paths.append(path)
-    return paths
-
-
-def _copy(source, path: Path) -> None:
-    with open(path, "wb") as out:
-        shutil.copyfileobj(source, out)
 
 
 def _progress_stream(work: Callable[[Callable[[str, int, int], None]], BaseModel]) -> AsyncIterator[str]:
@@ -159,11 +132,14 @@ def install(app: FastAPI, ctx) -> None:
 
     async def add_documents(kb: str, request: Request, stream: bool = False):
         base = await anyio.to_thread.run_sync(_kb, kb)  # an unknown name fails before the upload is read
-        paths = await _save_uploads(request, base.folder / "uploads")
+        staged = await save_uploads(request, base.folder)
+
+        def add(progress=None):
+            return ingest_staged(staged, base.folder / "uploads", lambda paths: base.add(paths, progress=progress))
+
         if stream:
-            return StreamingResponse(_progress_stream(lambda progress: base.add(paths, progress=progress)),
-                                     media_type="text/event-stream")
-        return (await anyio.to_thread.run_sync(base.add, paths)).model_dump()
+            return StreamingResponse(_progress_stream(add), media_type="text/event-stream")
+        return (await anyio.to_thread.run_sync(add)).model_dump()
 
     async def remove_document(kb: str, document_id: int) -> dict:
         return (await anyio.to_thread.run_sync(lambda: _kb(kb).remove(document_id))).model_dump()
