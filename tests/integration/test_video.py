@@ -253,7 +253,7 @@ def test_classification_per_frame_gives_spans_at_the_cuts(analyser, clip):
 
 
 def test_bad_params_and_non_image_tasks_are_named(analyser, clip):
-    with pytest.raises(BadInput, match="params: top_k"):
+    with pytest.raises(BadInput, match=r"params\.top_k"):
         analyser([analyser.coerce({"video": clip, "task": "image-classification", "params": {"top_k": 0}})])
     with pytest.raises(BadInput, match="'sentiment' does not take an image"):
         analyser([analyser.coerce({"video": clip, "task": "sentiment"})])
