@@ -88,7 +88,7 @@ def test_faq_table_rows_are_question_answer_blocks(tmp_path):
     ("faq.csv", b"text,label\nhi,greeting\n", "needs a question and an answer column"),
     ("photo.png", b"\x89PNG\r\n", "unsupported file type '.png'"),
     ("notes.txt", b"abc\x00\x01\x02", "binary file"),
-    ("broken.pdf", b"%PDF-1.4 not really", "not a readable PDF"),
+    ("broken.pdf", b"%PDF-1.4 not really", "cannot open the PDF"),
     ("broken.docx", b"PK not a zip", "not a readable Word"),
     ("empty.md", b"   \n\n", "no text found"),
 ])
@@ -100,3 +100,24 @@ def test_bad_files_are_bad_input_naming_the_file_and_what_is_supported(tmp_path,
     assert name in str(info.value)
     if "unsupported" in message:
         assert ".docx" in str(info.value) and ".pdf" in str(info.value)
+
+
+def test_a_docx_that_unpacks_past_the_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """A zip bomb: a document.xml that compresses ~1000:1 would otherwise be loaded and parsed whole."""
+    import zipfile
+
+    import docx
+
+    from modelbay.kb import readers
+
+    path = tmp_path / "bomb.docx"
+    docx.Document().save(path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("customXml/padding.xml", b" " * 3_000_000)
+    assert path.stat().st_size < 200_000
+    monkeypatch.setattr(readers, "MAX_DOCX_UNPACKED_BYTES", 2_000_000)
+    with pytest.raises(BadInput, match=r"bomb.docx: unpacks to [34] MiB, over the 2 MiB"):
+        read_document(path)
+    monkeypatch.setattr(readers, "MAX_DOCX_UNPACKED_BYTES", 16_000_000)
+    with pytest.raises(readers.EmptyDocument):  # under the limit it is read (and holds no text)
+        read_document(path)

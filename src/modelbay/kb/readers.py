@@ -18,6 +18,9 @@ from .chunking import Block, piece_separator
 
 QUESTION_COLUMNS = ("question", "q", "query", "title", "问题", "问", "标准问")
 ANSWER_COLUMNS = ("answer", "a", "response", "reply", "答案", "答", "回答")
+#: the most a .docx may unpack to (the sum of its zip members' sizes, past which Python's zipfile never reads):
+#: a compressed document.xml of a few MB can hold GBs of text, which python-docx would load and parse whole
+MAX_DOCX_UNPACKED_BYTES = 512 * 1024 * 1024
 SUPPORTED_HINT = ("supported: Markdown (.md), text (.txt), HTML (.html), PDF (.pdf), Word (.docx), "
                   "and FAQ tables (.csv, .tsv, .jsonl, .json) with question and answer columns")
 
@@ -114,21 +117,14 @@ def _unwrap(paragraph: str) -> str:
 
 
 def read_pdf(path: Path) -> list[Block]:
-    """The text of each page (pypdfium2), paragraphs at blank lines, each block with its 1-based page."""
-    import pypdfium2 as pdfium
+    """The text of each page (pypdfium2, in a capped child process: ``core.pdf_guard``), paragraphs at blank
+    lines, each block with its 1-based page."""
+    from ..core.pdf_guard import pdf_text_pages
 
-    try:
-        pdf = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as exc:
-        raise BadInput(f"{path}: not a readable PDF ({exc})", hint=SUPPORTED_HINT) from None
     blocks: list[Block] = []
-    try:
-        for index in range(len(pdf)):
-            page = pdf[index]
-            text = page.get_textpage().get_text_range().replace("\r\n", "\n").replace("\r", "\n")
-            blocks.extend(Block(_unwrap(p), page=index + 1) for p in _paragraphs(text))
-    finally:
-        pdf.close()
+    for index, text in enumerate(pdf_text_pages(path, shown=str(path)).texts):
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        blocks.extend(Block(_unwrap(p), page=index + 1) for p in _paragraphs(text))
     return blocks
 
 
@@ -140,6 +136,14 @@ def read_docx(path: Path) -> list[Block]:
     from docx.opc.exceptions import OpcError
     from docx.table import Table
 
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise BadInput(f"{path}: not a readable Word .docx file ({exc})", hint=SUPPORTED_HINT) from None
+    if unpacked > MAX_DOCX_UNPACKED_BYTES:
+        raise BadInput(f"{path}: unpacks to {unpacked / 2**20:,.0f} MiB, over the {MAX_DOCX_UNPACKED_BYTES / 2**20:,.0f} "
+                       "MiB a Word file may hold here", hint="split the document, or save it as PDF")
     try:
         document = docx.Document(str(path))
     except (zipfile.BadZipFile, KeyError, ValueError, OpcError) as exc:

@@ -92,22 +92,23 @@ def pdf_pages(data: bytes, pages: str | None, max_pages: int, dpi: int, text_lay
     """The selected pages of a PDF (rendered lazily) and the document's page count."""
     import pypdfium2 as pdfium
 
+    from ...core.pdf_guard import pdf_text_pages
     from ...core.settings import get_settings
 
+    # first opened and read in a capped child process: a page that unpacks to gigabytes is refused there
+    count = pdf_text_pages(data, shown="image", pages=[]).count
+    if count < 1:
+        raise BadInput("image: the PDF has no pages")
+    selected = parse_page_range(pages, count, max_pages)
+    pdf_text_pages(data, shown="image", pages=selected, render=True)
     with PDFIUM_LOCK:
         try:
             pdf = pdfium.PdfDocument(data)
-            count = len(pdf)
         except pdfium.PdfiumError as exc:
             raise BadInput(f"image: cannot open the PDF ({exc})",
                            hint="the file looks truncated, encrypted or damaged; send the complete, unencrypted PDF") from None
-        if count < 1:
-            raise BadInput("image: the PDF has no pages")
         max_pixels = get_settings().limits.max_image_pixels
-        out = []
-        for index in parse_page_range(pages, count, max_pages):
-            out.append(_pdf_page(pdf, index, dpi, max_pixels, text_layer))
-        return out, count
+        return [_pdf_page(pdf, index, dpi, max_pixels, text_layer) for index in selected], count
 
 
 def _pdf_page(pdf, index: int, dpi: int, max_pixels: int, text_layer: bool) -> Page:
