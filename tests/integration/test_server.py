@@ -80,7 +80,7 @@ def test_bad_requests_get_a_4xx_that_names_the_problem(sentiment_app, body, stat
 ])
 def test_a_bad_item_is_named_alone_not_beside_every_shape_inputs_could_take(sentiment_app, inputs, message):
     """Before, a plain union answered {"text": ""} with three errors: "inputs.list[…]: Input should be a valid
-    list; inputs.str: …; inputs.SentimentInput.text: …"."""
+    array; inputs.str: …; inputs.SentimentInput.text: …"."""
     response = sentiment_app.post("/v1/tasks/sentiment", json={"model": "sentiment-vader", "inputs": inputs})
     assert response.status_code == 422 and response.json()["error"]["message"] == message
 

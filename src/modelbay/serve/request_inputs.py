@@ -2,7 +2,7 @@
 field) or a list of them, chosen by the value's shape before anything is validated.
 
 A plain union would try every branch and report each failure: an empty question came back as "inputs.list[…]:
-Input should be a valid list; inputs.str: Input should be a valid string; inputs.AssistantInput.question:
+Input should be a valid array; inputs.str: Input should be a valid string; inputs.AssistantInput.question:
 String should have at least 1 character". Here the value's shape picks one branch (a tagged union with a
 callable discriminator), so the error names only the field that is wrong; the branch tags in its location
 are dropped by the error handler (:data:`SHAPE_TAGS`).
