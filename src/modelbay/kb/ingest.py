@@ -82,7 +82,8 @@ def prepare(store: KBStore, files: list[tuple[Path, bool]], settings: dict, repo
             except BadInput as exc:  # empty or unreadable: an error when named, skipped inside a folder
                 if named:
                     raise
-                report.skipped.append(str(path) if isinstance(exc, EmptyDocument) else f"{path} ({exc.message})")
+                reason = exc.message.removeprefix(f"{path}: ")
+                report.skipped.append(str(path) if isinstance(exc, EmptyDocument) else f"{path} ({reason})")
                 tick(done)
                 continue
             chunks = chunk_blocks(blocks, max_chars=settings["chunk_max_chars"],
