@@ -34,9 +34,12 @@ def test_a_page_that_unpacks_past_the_cap_is_bad_input_not_our_memory():
         pdf_text_pages(bomb, shown="bomb.pdf", max_memory_bytes=CAP_BYTES)
 
 
-def test_a_damaged_pdf_and_a_slow_one_are_bad_input():
+def test_a_damaged_pdf_a_damaged_page_and_a_slow_pdf_are_bad_input():
     with pytest.raises(BadInput, match=r"broken.pdf: cannot open the PDF"):
         pdf_text_pages(b"%PDF-1.4 not really", shown="broken.pdf", max_memory_bytes=CAP_BYTES)
+    missing_page = one_page_pdf("x").replace(b"/Kids [3 0 R] /Count 1", b"/Kids [3 0 R 9 0 R] /Count 2")
+    with pytest.raises(BadInput, match=r"torn.pdf: cannot open the PDF \(page 2: "):
+        pdf_text_pages(missing_page, shown="torn.pdf", max_memory_bytes=CAP_BYTES)
     with pytest.raises(BadInput, match=r"slow.pdf: reading the PDF took over 0 s"):
         pdf_text_pages(one_page_pdf("x"), shown="slow.pdf", timeout_s=0.001)  # no process starts in 1 ms
 

@@ -38,18 +38,21 @@ except (ValueError, OSError):  # a platform that caps no address space (macOS): 
     pass
 import pypdfium2 as pdfium
 source, wanted, render = sys.argv[2], json.loads(sys.argv[3]), sys.argv[4] == "1"
+texts, where = [], "the document"
 try:
     pdf = pdfium.PdfDocument(sys.stdin.buffer.read() if source == "-" else source)
-except pdfium.PdfiumError as exc:
-    json.dump({"unreadable": str(exc)}, sys.stdout)
+    count = len(pdf)
+    for index in (range(count) if wanted is None else [i for i in wanted if 0 <= i < count]):
+        where = f"page {index + 1}"
+        page = pdf[index]
+        texts.append(page.get_textpage().get_text_range())
+        if render:
+            page.render(scale=float(sys.argv[5]))
+except MemoryError:
+    raise
+except Exception as exc:  # pdfium's errors on a damaged file or page tree
+    json.dump({"unreadable": f"{where}: {exc}"}, sys.stdout)
     sys.exit(0)
-count = len(pdf)
-texts = []
-for index in (range(count) if wanted is None else [i for i in wanted if 0 <= i < count]):
-    page = pdf[index]
-    texts.append(page.get_textpage().get_text_range())
-    if render:
-        page.render(scale=float(sys.argv[5]))
 json.dump({"count": count, "texts": texts}, sys.stdout)
 """
 
@@ -79,7 +82,7 @@ def pdf_text_pages(source: Path | bytes, *, shown: str, pages: list[int] | None 
                        hint="split it into smaller files, or check that it is not damaged") from None
     if done.returncode != 0 or not done.stdout:
         raise BadInput(f"{shown}: the PDF could not be read within {max_memory_bytes / 2**20:,.0f} MiB of memory "
-                       f"(its reader stopped with status {done.returncode})",
+                       f"(or it crashed the reader: status {done.returncode})",
                        hint="a page that unpacks to gigabytes (or a damaged file) is refused; "
                             "split the document or print it to a new PDF") from None
     result = json.loads(done.stdout)
