@@ -6,6 +6,8 @@ status so the server maps it to a 4xx/5xx response without special cases.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class ModelbayError(Exception):
     """Base class; ``status_code`` is what the HTTP server answers with."""
@@ -65,3 +67,15 @@ class NetworkDisabled(ModelUnavailable):
     """Something tried to reach a hub while modelbay is offline."""
 
     code = "network_disabled"
+
+
+def field_path(parts: Iterable[str | int]) -> str:
+    """A validation error's location as a client writes it (one spelling for the server and ``Task.coerce``).
+
+    >>> field_path(["inputs", 0, "question"])
+    'inputs[0].question'
+    """
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f"{'.' if path else ''}{part}"
+    return path

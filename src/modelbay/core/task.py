@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import BadInput
+from .errors import BadInput, field_path
 from .protocols import Progress, TaskContractError, capabilities_of, check_declarations
 
 if TYPE_CHECKING:
@@ -192,10 +192,13 @@ def _describe(exc: ValidationError, field: str) -> str:
     (or ``data.csv: record 3: text: …`` when ``field`` is a description rather than a path)."""
     parts = []
     for err in exc.errors()[:5]:
-        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
-        if loc and not _PATH.fullmatch(field):
-            loc = ": " + loc.lstrip(".")
-        parts.append(f"{field}{loc}: {err['msg']}")
+        if not err["loc"]:
+            where = field
+        elif _PATH.fullmatch(field):
+            where = field_path([field, *err["loc"]])
+        else:
+            where = f"{field}: {field_path(err['loc'])}"
+        parts.append(f"{where}: {err['msg']}")
     return "; ".join(parts)
 
 

@@ -8,7 +8,6 @@ item); Starlette's routing errors (404 no such path, 405 wrong method) and any o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..core.errors import ModelbayError
+from ..core.errors import ModelbayError, field_path
 from .request_inputs import SHAPE_TAGS
 
 #: what a client sent a field no schema has; the field's name is the error's location
@@ -49,18 +48,6 @@ def http_error_response(method: str, path: str, status: int, detail: Any,
     else:
         message, hint = str(detail), None
     return error_response(status, code, message, hint, headers=headers)
-
-
-def field_path(parts: Iterable[str | int]) -> str:
-    """A validation error's location as a client writes it.
-
-    >>> field_path(["inputs", 0, "question"])
-    'inputs[0].question'
-    """
-    path = ""
-    for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else f"{'.' if path else ''}{part}"
-    return path
 
 
 def install_error_handlers(app: FastAPI) -> None:
